@@ -1,0 +1,41 @@
+"""Siamese networks for identifying (thermal) faces: train, map, choose representatives, evaluate.
+
+The package imports TensorFlow only when a model is built or loaded, so listing data
+or runs stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Keep TensorFlow's C++ start-up logs quiet unless the user asked for them.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from siamese.data import Dataset, Listing, Skipped, load_folder, scan_folder, split_dataset
+from siamese.errors import SiameseError
+from siamese.evaluation import Evaluation, ProbeResult, evaluate, probe, raw_pixel_accuracy
+from siamese.representatives import represent
+from siamese.runs import Run, TrainConfig, list_runs, load_run
+from siamese.training import request_cancel, train
+
+__all__ = [
+    "Dataset",
+    "Evaluation",
+    "Listing",
+    "ProbeResult",
+    "Run",
+    "SiameseError",
+    "Skipped",
+    "TrainConfig",
+    "evaluate",
+    "list_runs",
+    "load_folder",
+    "load_run",
+    "probe",
+    "raw_pixel_accuracy",
+    "represent",
+    "request_cancel",
+    "scan_folder",
+    "split_dataset",
+    "train",
+]

@@ -1,0 +1,233 @@
+"""The command line: python -m siamese COMMAND ...; errors exit with status 2 and one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from siamese.errors import SiameseError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one line (no usage block) with status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise SiameseError(f"{self.prog}: {message} (see --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _shape(text: str):
+    from siamese.data import parse_shape
+
+    try:
+        return list(parse_shape(text))
+    except SiameseError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m siamese", description="Siamese networks for identifying thermal faces.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("sample-data", help="generate the synthetic thermal face dataset")
+    p.add_argument("out", type=Path)
+    p.add_argument("--identities", type=_positive_int, default=16, help="known identities (train and test)")
+    p.add_argument("--per-identity", type=_positive_int, default=30, help="images per known identity")
+    p.add_argument("--unknown-identities", type=_positive_int, default=6, help="identities only in unknown/")
+    p.add_argument("--unknown-per-identity", type=_positive_int, default=10)
+    p.add_argument("--test-fraction", type=_number, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("split", help="copy a dataset into train/ and test/ (never moves)")
+    p.add_argument("data", type=Path)
+    p.add_argument("out", type=Path)
+    p.add_argument("--test-fraction", type=_number, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("train", help="train a siamese network into a run folder")
+    p.add_argument("train_dir", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="the new run folder, e.g. runs/demo")
+    p.add_argument("--epochs", type=_positive_int, default=40)
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--margin", type=_number, default=0.6)
+    p.add_argument("--lr", type=_number, default=0.0008)
+    p.add_argument("--input-shape", type=_shape, default=None, help="H,W,C; default: the first image's")
+    p.add_argument("--val-dir", type=Path, default=None)
+    p.add_argument("--validation-split", type=_number, default=0.0, help="fraction of train held out for validation")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("represent", help="choose and record class representatives")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--data", type=Path, default=None, help="default: the run's training data")
+    p.add_argument("--method", choices=["tsne-medoid", "medoid"], default="tsne-medoid")
+    p.add_argument("--per-class", type=_positive_int, default=1)
+    p.add_argument("--perplexity", type=_number, default=30.0)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("evaluate", help="identify test images and reject unknown ones")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("test_dir", type=Path)
+    p.add_argument("--unknown", type=Path, default=None, help="images of people never trained on")
+    p.add_argument("--threshold", type=_number, default=None, help="default: the run's suggested threshold")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--csv", type=Path, default=None, help="write the per-image table to this CSV file")
+
+    p = sub.add_parser("probe", help="identify one image")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("image", type=Path)
+    p.add_argument("--threshold", type=_number, default=None)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("baseline", help="accuracy of the nearest class medoid in raw pixel space")
+    p.add_argument("train_dir", type=Path)
+    p.add_argument("test_dir", type=Path)
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def cmd_sample_data(args) -> None:
+    from siamese.synthetic import write_sample_dataset
+
+    counts = write_sample_dataset(
+        args.out, identities=args.identities, per_identity=args.per_identity,
+        unknown_identities=args.unknown_identities, unknown_per_identity=args.unknown_per_identity,
+        test_fraction=args.test_fraction, seed=args.seed,
+    )
+    print(f"wrote {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def cmd_split(args) -> None:
+    from siamese.data import split_dataset
+
+    counts = split_dataset(args.data, args.out, args.test_fraction, args.seed)
+    n_train = sum(c["train"] for c in counts.values())
+    n_test = sum(c["test"] for c in counts.values())
+    print(f"copied {n_train} images to {args.out / 'train'} and {n_test} to {args.out / 'test'} ({len(counts)} classes); {args.data} is unchanged")
+
+
+def cmd_train(args) -> None:
+    from siamese.runs import TrainConfig
+    from siamese.training import train
+
+    config = TrainConfig(
+        train_dir=str(args.train_dir), epochs=args.epochs, batch_size=args.batch_size, margin=args.margin,
+        learning_rate=args.lr, input_shape=args.input_shape, seed=args.seed,
+        validation_split=args.validation_split, val_dir=str(args.val_dir) if args.val_dir else None,
+    )
+    run = train(config, args.out, verbose=1 if sys.stderr.isatty() else 2)
+    m = run.metrics
+    print(f"run {run.path}: {run.status}, {run.info['epochs_done']} epochs, best epoch {m.get('best_epoch')}, "
+          f"loss {m.get('loss', float('nan')):.4f}, pair accuracy {m.get('pair_accuracy', float('nan')):.3f}")
+    if run.status == "cancelled":
+        raise SystemExit(130)
+
+
+def cmd_represent(args) -> None:
+    from siamese.representatives import represent
+    from siamese.runs import load_run
+
+    run = load_run(args.run_dir)
+    record = represent(run, args.data, args.method, args.per_class, args.perplexity, args.seed)
+    print(f"recorded {len(record['items'])} representatives ({record['method']}, {record['per_class']} per class) "
+          f"from {record['n_images']} images in {run.path}; suggested threshold {record['suggested_threshold']:.4f}")
+
+
+def cmd_evaluate(args) -> None:
+    from siamese.evaluation import evaluate
+    from siamese.runs import load_run
+
+    result = evaluate(load_run(args.run_dir), args.test_dir, args.unknown, args.threshold)
+    if args.csv:
+        from siamese.storage import atomic_write
+
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
+    metrics = result.metrics()
+    if args.json:
+        _print_json(metrics)
+        return
+    print(f"{metrics['n_test']} test images, threshold {metrics['threshold']:.4f}")
+    print(f"accuracy (nearest class right): {metrics['accuracy']:.4f}")
+    print(f"identified rate (right and below threshold): {metrics['identified_rate']:.4f}")
+    if "rejection_rate" in metrics:
+        print(f"{metrics['n_unknown']} unknown images: rejection rate {metrics['rejection_rate']:.4f}, "
+              f"AUROC {metrics['auroc_unknown']:.4f}, EER {metrics['eer']:.4f} at threshold {metrics['eer_threshold']:.4f}")
+    print(result.confusion().to_string())
+
+
+def cmd_probe(args) -> None:
+    from siamese.evaluation import probe
+    from siamese.runs import load_run
+
+    result = probe(load_run(args.run_dir), args.image, args.threshold)
+    if args.json:
+        _print_json(result.to_json())
+    elif result.accepted:
+        print(f"{args.image}: identified as {result.predicted_class} (distance {result.distance:.4f} < threshold {result.threshold:.4f})")
+    else:
+        print(f"{args.image}: unknown person (nearest {result.predicted_class} at {result.distance:.4f} >= threshold {result.threshold:.4f})")
+
+
+def cmd_baseline(args) -> None:
+    from siamese.evaluation import raw_pixel_accuracy
+
+    accuracy = raw_pixel_accuracy(args.train_dir, args.test_dir)
+    if args.json:
+        _print_json({"raw_pixel_accuracy": accuracy})
+    else:
+        print(f"raw-pixel nearest-medoid accuracy: {accuracy:.4f}")
+
+
+COMMANDS = {
+    "sample-data": cmd_sample_data, "split": cmd_split, "train": cmd_train, "represent": cmd_represent,
+    "evaluate": cmd_evaluate, "probe": cmd_probe, "baseline": cmd_baseline,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit status (0 ok, 2 bad input, 130 interrupted)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger = logging.getLogger("siamese")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    try:
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except SiameseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    return 0

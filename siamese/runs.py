@@ -1,0 +1,320 @@
+"""The run directory: one training run's model, configuration, history and representatives."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import socket
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from siamese.data import Shape, Skipped, iter_batches
+from siamese.errors import SiameseError
+from siamese.storage import write_json
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.keras"
+RUN_FILE = "run.json"
+HISTORY_FILE = "history.csv"
+CANCEL_FILE = "cancel.request"
+REPRESENTATIVES_FILE = "representatives.json"
+REPRESENTATIVE_EMBEDDINGS_FILE = "representatives.npz"
+MAP_FILE = "map.csv"
+TRAIN_EMBEDDINGS_FILE = "embeddings.npy"
+STATUSES = ("running", "complete", "failed", "cancelled")
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run; stored in run.json so a run can be repeated."""
+
+    train_dir: str
+    epochs: int = 40
+    batch_size: int = 32
+    margin: float = 0.6
+    learning_rate: float = 0.0008
+    input_shape: list[int] | None = None
+    seed: int = 0
+    validation_split: float = 0.0
+    val_dir: str | None = None
+    class_names: list[str] = field(default_factory=list)
+    data_fingerprint: str = ""
+    n_train: int = 0
+    n_validation: int = 0
+
+    def validate(self) -> None:
+        """Raise SiameseError naming the first option with a bad value."""
+        checks = [
+            (self.epochs >= 1, "epochs", self.epochs, "a whole number of at least 1"),
+            (self.batch_size >= 2, "batch size", self.batch_size, "a whole number of at least 2"),
+            (self.margin > 0, "margin", self.margin, "a positive number such as 0.6"),
+            (0 < self.learning_rate < 1, "learning rate", self.learning_rate, "a number between 0 and 1 such as 0.0008"),
+            (0 <= self.validation_split < 1, "validation split", self.validation_split, "a fraction between 0 and 1 such as 0.2"),
+        ]
+        for ok, name, value, expected in checks:
+            if not ok:
+                raise SiameseError(f"{name} {value!r} is not valid; use {expected}")
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def fingerprint(paths: Sequence[Path], root: Path) -> str:
+    """SHA-256 over every file's path (relative to ``root``) and bytes, in order."""
+    digest = hashlib.sha256()
+    for p in paths:
+        digest.update(str(Path(p).relative_to(root)).encode())
+        digest.update(Path(p).read_bytes())
+    return digest.hexdigest()
+
+
+def pid_alive(pid: int | None, host: str | None) -> bool:
+    """Whether the process that wrote a run is still running on this machine."""
+    if not pid:
+        return False
+    if host and host != socket.gethostname():
+        return True  # another machine's process cannot be checked from here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SiameseError(f"{path} is missing; {what}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SiameseError(f"{path} is not valid JSON ({exc}); the run is damaged, train it again") from None
+    if not isinstance(data, dict):
+        raise SiameseError(f"{path} does not hold a JSON object; the run is damaged, train it again")
+    return data
+
+
+class Run:
+    """A run directory, read lazily: the model is loaded on first use and then kept.
+
+    Attributes:
+        path: the run folder.
+        info: the contents of run.json.
+    """
+
+    def __init__(self, path: Path, info: dict[str, Any]):
+        self.path = path
+        self.info = info
+        self._embedding = None
+        self._embed_fn = None
+        self._lock = threading.Lock()
+
+    # Configuration -------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def config(self) -> TrainConfig:
+        known = {f for f in TrainConfig.__dataclass_fields__}
+        return TrainConfig(**{k: v for k, v in self.info.get("config", {}).items() if k in known})
+
+    @property
+    def train_dir(self) -> Path:
+        """The training data folder (run.json stores it relative to the run folder)."""
+        return (self.path / self.info["config"]["train_dir"]).resolve()
+
+    @property
+    def input_shape(self) -> Shape:
+        return tuple(self.info["config"]["input_shape"])  # type: ignore[return-value]
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.info["config"]["class_names"])
+
+    @property
+    def status(self) -> str:
+        """running, complete, failed or cancelled; a run whose process died is failed."""
+        status = self.info.get("status", "failed")
+        if status == "running" and not pid_alive(self.info.get("pid"), self.info.get("host")):
+            return "failed"
+        return status
+
+    @property
+    def error(self) -> str | None:
+        if self.info.get("status") == "running" and self.status == "failed":
+            return "the training process stopped before it finished (killed or crashed)"
+        return self.info.get("error")
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return dict(self.info.get("metrics") or {})
+
+    def history(self) -> pd.DataFrame:
+        """Per-epoch history (empty before the first epoch ends)."""
+        path = self.path / HISTORY_FILE
+        if not path.exists():
+            return pd.DataFrame(columns=["epoch", "loss", "pair_accuracy"])
+        return pd.read_csv(path)
+
+    def refresh(self) -> Run:
+        """Read run.json again (another process may be training this run)."""
+        self.info = read_json(self.path / RUN_FILE, "it is not a training run")
+        return self
+
+    # Model -----------------------------------------------------------------------
+    @property
+    def has_model(self) -> bool:
+        return (self.path / MODEL_FILE).exists()
+
+    def siamese_model(self):
+        """The trained siamese model, loaded in Keras safe mode (no Lambda, no pickled code)."""
+        from siamese.model import load_siamese
+
+        return load_siamese(self.path / MODEL_FILE)
+
+    def embedding_network(self):
+        with self._lock:
+            if self._embedding is None:
+                from siamese.backend import tf
+
+                if not self.has_model:
+                    raise SiameseError(f"run {self.path} has no {MODEL_FILE} yet; wait for the first epoch to finish or train the run again")
+                model = self.siamese_model()
+                embedding = model.get_layer("embedding")
+                self._embedding = embedding
+                self._embed_fn = tf.function(lambda x: embedding(x, training=False), reduce_retracing=True)
+            return self._embedding
+
+    def embed(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Embeddings (N, D) float32 of images (N, H, W, C), computed batch by batch."""
+        self.embedding_network()
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
+            raise SiameseError(f"images of shape {images.shape[1:]} do not fit run {self.name}, which takes {self.input_shape}")
+        out = [np.asarray(self._embed_fn(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+        dim = self._embedding.output.shape[-1]
+        return np.concatenate(out) if out else np.zeros((0, dim), np.float32)
+
+    def embed_files(self, paths: Sequence[Path], batch_size: int = 512) -> tuple[np.ndarray, np.ndarray, list[Skipped]]:
+        """Embed image files, decoding one batch at a time so memory stays flat.
+
+        Returns:
+            (embeddings, kept, skipped): embeddings of the readable files, their positions
+            in ``paths``, and the files that could not be read.
+        """
+        chunks, kept, skipped = [], [], []
+        for images, positions, bad in iter_batches(paths, self.input_shape, batch_size):
+            if len(images):
+                chunks.append(self.embed(images, batch_size))
+            kept.append(positions)
+            skipped.extend(bad)
+        dim = self.embedding_network().output.shape[-1]
+        embeddings = np.concatenate(chunks) if chunks else np.zeros((0, dim), np.float32)
+        return embeddings, np.concatenate(kept) if kept else np.zeros(0, np.int64), skipped
+
+    # Representatives ---------------------------------------------------------------
+    @property
+    def has_representatives(self) -> bool:
+        return (self.path / REPRESENTATIVES_FILE).exists() and (self.path / REPRESENTATIVE_EMBEDDINGS_FILE).exists()
+
+    def representatives(self) -> dict[str, Any]:
+        """The recorded representative set (see ``siamese.representatives.record``)."""
+        if not self.has_representatives:
+            raise SiameseError(f"run {self.path} has no representatives yet; run `python -m siamese represent {self.path}` first")
+        return read_json(self.path / REPRESENTATIVES_FILE, "run `python -m siamese represent` first")
+
+    def representative_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
+        """(embeddings (R, D), class index (R,)) of the recorded representatives."""
+        self.representatives()
+        with np.load(self.path / REPRESENTATIVE_EMBEDDINGS_FILE) as npz:
+            return npz["embeddings"].astype(np.float32), npz["labels"].astype(np.int64)
+
+    def training_map(self) -> pd.DataFrame:
+        """Every training image's 2-D map position (file, class, x, y, ...)."""
+        self.representatives()
+        return pd.read_csv(self.path / MAP_FILE)
+
+    def training_embeddings(self) -> np.ndarray:
+        self.representatives()
+        return np.load(self.path / TRAIN_EMBEDDINGS_FILE)
+
+    def suggested_threshold(self) -> float:
+        return float(self.representatives()["suggested_threshold"])
+
+    def summary(self) -> dict[str, Any]:
+        """Headline facts for listings: name, status, classes, epochs, metrics."""
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "status": self.status,
+            "classes": len(self.info.get("config", {}).get("class_names", [])),
+            "epochs_done": self.info.get("epochs_done", 0),
+            "epochs": self.info.get("config", {}).get("epochs"),
+            "created": self.info.get("created"),
+            **{k: v for k, v in self.metrics.items() if isinstance(v, int | float)},
+        }
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> Run:
+    """Open a run directory written by ``train``.
+
+    Raises:
+        SiameseError: the folder or its run.json is missing, damaged, or from a newer
+            version of this tool.
+    """
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise SiameseError(f"run folder {path} does not exist; train one with `python -m siamese train DATA --out {path}`")
+    info = read_json(path / RUN_FILE, "it is not a training run; train one with `python -m siamese train`")
+    version = info.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise SiameseError(f"{path / RUN_FILE} has format version {version!r}, which this version of siamese cannot read (it reads up to {FORMAT_VERSION}); upgrade siamese")
+    config = info.get("config")
+    if not isinstance(config, dict) or not isinstance(config.get("input_shape"), list) or not isinstance(config.get("class_names"), list):
+        raise SiameseError(f"{path / RUN_FILE} lacks the input shape or class names; the run is damaged, train it again")
+    return Run(path, info)
+
+
+def list_runs(root: str | os.PathLike[str]) -> list[Run]:
+    """Every readable run under ``root``, newest first; damaged folders are left out."""
+    root = Path(root)
+    runs = []
+    if root.is_dir():
+        for child in root.iterdir():
+            if (child / RUN_FILE).exists():
+                try:
+                    runs.append(load_run(child))
+                except SiameseError:
+                    continue
+    return sorted(runs, key=lambda r: (r.info.get("created") or "", r.name), reverse=True)
+
+
+def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
+    write_json(run_dir / RUN_FILE, info)
+
+
+def new_run_info(config: TrainConfig, architecture: list[dict]) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "status": "running",
+        "created": now(),
+        "finished": None,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "epochs_done": 0,
+        "config": asdict(config),
+        "architecture": architecture,
+        "metrics": {},
+        "error": None,
+    }
