@@ -65,7 +65,7 @@ class TrainConfig:
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def fingerprint(paths: Sequence[Path], root: Path) -> str:

@@ -38,7 +38,6 @@ def split_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
 
 def _pair_dataset_class():
     from siamese.backend import keras
-
     from siamese.pairs import make_pairs
 
     class PairBatches(keras.utils.PyDataset):
