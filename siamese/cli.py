@@ -29,6 +29,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def _number(text: str) -> float:
     try:
         value = float(text)
@@ -56,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", type=Path)
     p.add_argument("--identities", type=_positive_int, default=16, help="known identities (train and test)")
     p.add_argument("--per-identity", type=_positive_int, default=30, help="images per known identity")
-    p.add_argument("--unknown-identities", type=_positive_int, default=6, help="identities only in unknown/")
+    p.add_argument("--unknown-identities", type=_count, default=6, help="identities only in unknown/")
     p.add_argument("--unknown-per-identity", type=_positive_int, default=10)
     p.add_argument("--test-fraction", type=_number, default=0.2)
     p.add_argument("--seed", type=int, default=0)

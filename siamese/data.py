@@ -267,8 +267,9 @@ def iter_batches(
                 images.append(decode_image(paths[i], input_shape))
                 positions.append(i)
             except SiameseError as exc:
-                skipped.append(Skipped(str(paths[i]), str(exc)))
-                log.warning("skipped %s: %s", paths[i], exc)
+                reason = str(exc).removeprefix("image ").removeprefix(f"{paths[i]} ")
+                skipped.append(Skipped(str(paths[i]), reason))
+                log.warning("skipped %s: %s", paths[i], reason)
         array = np.stack(images) if images else np.zeros((0, *input_shape), np.float32)
         yield array, np.asarray(positions, dtype=np.int64), skipped
 

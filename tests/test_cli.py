@@ -1,0 +1,144 @@
+"""The command line end to end on a tiny generated dataset, its JSON contract and its errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import run_cli, tree_digest
+from siamese.runs import load_run
+
+EVALUATE_KEYS = {"n_test", "threshold", "accuracy", "identified_rate", "confusion"}
+UNKNOWN_KEYS = {"n_unknown", "rejection_rate", "auroc_unknown", "eer", "eer_threshold"}
+
+
+def test_train_writes_a_complete_run(tiny_run, tiny_data):
+    run = load_run(tiny_run)
+    assert run.status == "complete"
+    assert run.info["epochs_done"] == 2
+    assert run.class_names == ["person_01", "person_02", "person_03", "person_04"]
+    assert run.input_shape == (60, 80, 3)
+    assert run.train_dir == (tiny_data / "train").resolve()
+    config = run.info["config"]
+    assert (config["margin"], config["learning_rate"], config["epochs"]) == (0.6, 0.0008, 2)
+    assert len(config["data_fingerprint"]) == 64
+    history = run.history()
+    assert history["epoch"].tolist() == [1, 2]
+    assert {"loss", "pair_accuracy"} <= set(history.columns)
+    assert (tiny_run / "model.keras").exists()
+
+
+def test_represent_records_representatives_without_touching_data(tiny_run):
+    run = load_run(tiny_run)
+    record = run.representatives()
+    assert [item["class"] for item in record["items"]] == run.class_names
+    for item in record["items"]:
+        assert (tiny_run / item["copy"]).exists()
+        assert (run.train_dir / item["file"]).exists()
+    table = run.training_map()
+    assert len(table) == record["n_images"] == 24
+    assert table["representative"].sum() == 4
+    assert record["suggested_threshold"] > 0
+
+
+def test_evaluate_json_has_the_documented_keys(tiny_run, tiny_data, tmp_path):
+    out = run_cli("evaluate", str(tiny_run), str(tiny_data / "test"), "--unknown", str(tiny_data / "unknown"),
+                  "--threshold", "0.3", "--json", "--csv", str(tmp_path / "table.csv"))
+    metrics = json.loads(out.stdout)
+    assert EVALUATE_KEYS | UNKNOWN_KEYS <= set(metrics)
+    assert metrics["n_test"] == 8 and metrics["n_unknown"] == 8 and metrics["threshold"] == 0.3
+    assert set(metrics["confusion"]) == set(load_run(tiny_run).class_names)
+    assert sum(sum(row.values()) for row in metrics["confusion"].values()) == 8
+    assert 0.0 <= metrics["auroc_unknown"] <= 1.0
+    rows = list(csv.DictReader(open(tmp_path / "table.csv")))
+    assert len(rows) == 16
+    assert set(rows[0]) == {"file", "set", "true_class", "predicted_class", "distance", "verdict"}
+
+
+def test_probe_json_names_every_class(tiny_run, tiny_data):
+    image = sorted((tiny_data / "test" / "person_02").iterdir())[0]
+    result = json.loads(run_cli("probe", str(tiny_run), str(image), "--json").stdout)
+    assert set(result["distances"]) == set(load_run(tiny_run).class_names)
+    assert result["distance"] == pytest.approx(min(result["distances"].values()))
+    assert isinstance(result["accepted"], bool)
+    huge = json.loads(run_cli("probe", str(tiny_run), str(image), "--json", "--threshold", "100").stdout)
+    assert huge["accepted"] is True and huge["predicted_class"] == huge["nearest_class"]
+    zero = json.loads(run_cli("probe", str(tiny_run), str(image), "--json", "--threshold", "0").stdout)
+    assert zero["accepted"] is False and zero["predicted_class"] == "unknown"
+
+
+def test_saved_run_gives_identical_embeddings(tiny_run, tiny_data):
+    from siamese.data import load_folder
+
+    images = load_folder(tiny_data / "test", (60, 80, 3)).images
+    first = load_run(tiny_run).embed(images)
+    second = load_run(tiny_run).embed(images)
+    np.testing.assert_array_equal(first, second)
+    stored = np.load(tiny_run / "embeddings.npy")
+    train = load_folder(tiny_data / "train", (60, 80, 3)).images
+    np.testing.assert_allclose(load_run(tiny_run).embed(train), stored, atol=1e-6)
+
+
+def test_every_command_leaves_the_dataset_byte_identical(tiny_data, tmp_path):
+    before = tree_digest(tiny_data)
+    run_dir = tmp_path / "run"
+    run_cli("split", str(tiny_data / "train"), str(tmp_path / "split"))
+    run_cli("train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", "1", "--batch-size", "8")
+    run_cli("represent", str(run_dir), "--method", "medoid", "--per-class", "2", "--perplexity", "5")
+    run_cli("evaluate", str(run_dir), str(tiny_data / "test"), "--unknown", str(tiny_data / "unknown"))
+    run_cli("probe", str(run_dir), str(next((tiny_data / "unknown").rglob("*.png"))))
+    run_cli("baseline", str(tiny_data / "train"), str(tiny_data / "test"))
+    assert tree_digest(tiny_data) == before
+    assert len(load_run(run_dir).representatives()["items"]) == 8
+
+
+def test_sample_data_command(tmp_path):
+    out = tmp_path / "sample"
+    result = run_cli("sample-data", str(out), "--identities", "3", "--per-identity", "5", "--unknown-identities", "2",
+                     "--unknown-per-identity", "2")
+    assert "train" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["test", "train", "unknown"]
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["train", "{missing}", "--out", "{tmp}/r"], "does not exist"),
+        (["train", "{data}/train", "--out", "{tmp}/r", "--margin", "-1"], "margin"),
+        (["train", "{data}/train", "--out", "{tmp}/r", "--input-shape", "60,80"], "input shape"),
+        (["train", "{data}/train", "--out", "{data}"], "not empty"),
+        (["evaluate", "{missing}", "{data}/test"], "does not exist"),
+        (["evaluate", "{tmp}", "{data}/test"], "run.json is missing"),
+        (["evaluate", "{run}", "{data}/unknown"], "not trained on"),
+        (["evaluate", "{run}", "{data}/test", "--threshold", "abc"], "not a number"),
+        (["probe", "{run}", "{data}/nothing.png"], "does not exist"),
+        (["probe", "{run}", "{conftest}"], "cannot be read as an image"),
+        (["represent", "{run}", "--method", "kmeans"], "invalid choice"),
+        (["split", "{data}/train", "{data}/train/inside"], "inside the dataset"),
+        (["frobnicate"], "invalid choice"),
+    ],
+    ids=["missing-data", "bad-margin", "bad-shape", "run-over-data", "missing-run", "not-a-run", "unknown-class",
+         "bad-threshold", "missing-image", "not-an-image", "bad-method", "split-inside", "bad-command"],
+)
+def test_bad_input_exits_2_with_one_line(args, words, tiny_data, tiny_run, tmp_path):
+    values = {"missing": str(tmp_path / "missing"), "tmp": str(tmp_path), "data": str(tiny_data), "run": str(tiny_run),
+              "conftest": os.path.join(os.path.dirname(__file__), "conftest.py")}
+    before = tree_digest(tiny_data)
+    result = run_cli(*[a.format(**values) for a in args], check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and words in lines[0]
+    assert "Traceback" not in result.stderr
+    assert tree_digest(tiny_data) == before
+
+
+def test_run_without_representatives_is_reported(tiny_data, tmp_path):
+    run_dir = tmp_path / "bare"
+    run_cli("train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", "1", "--batch-size", "8")
+    result = run_cli("evaluate", str(run_dir), str(tiny_data / "test"), check=False)
+    assert result.returncode == 2 and "represent" in result.stderr

@@ -1,0 +1,75 @@
+"""The network's parts: distance layer, contrastive loss, pair accuracy, adaptive architecture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from siamese.model import (
+    ContrastiveLoss,
+    EuclideanDistance,
+    build_embedding_network,
+    build_siamese,
+    count_macs,
+    pair_accuracy,
+    plan_architecture,
+)
+
+
+def test_euclidean_distance_matches_hand_values():
+    a = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], np.float32)
+    b = np.array([[3.0, 4.0], [1.0, 1.0], [2.0, 3.0]], np.float32)
+    d = np.asarray(EuclideanDistance()(a, b))
+    # sqrt(9 + 16) = 5; identical rows give sqrt(eps) instead of 0; sqrt(1) = 1
+    np.testing.assert_allclose(d[:, 0], [5.0, np.sqrt(1e-7), 1.0], rtol=1e-5)
+
+
+def test_contrastive_loss_matches_hand_values():
+    y = np.array([1.0, 0.0, 0.0, 1.0], np.float32)
+    d = np.array([[0.1], [0.2], [0.8], [0.5]], np.float32)
+    # same pairs cost d^2: 0.01 and 0.25; different pairs cost max(0.6 - d, 0)^2: 0.16 and 0
+    expected = (0.01 + 0.16 + 0.0 + 0.25) / 4
+    np.testing.assert_allclose(float(ContrastiveLoss(margin=0.6)(y, d)), expected, rtol=1e-5)
+
+
+def test_contrastive_loss_keeps_its_margin_through_config():
+    loss = ContrastiveLoss.from_config(ContrastiveLoss(margin=1.5).get_config())
+    assert loss.margin == 1.5
+
+
+def test_pair_accuracy_uses_the_original_fixed_rule():
+    y = np.array([1.0, 1.0, 0.0, 0.0], np.float32)
+    d = np.array([[0.1], [0.3], [0.1], [0.5]], np.float32)  # right, wrong, wrong, right
+    assert float(pair_accuracy(y, d)) == pytest.approx(0.5)
+
+
+def test_reference_network_has_the_documented_cost():
+    embedding = build_embedding_network((60, 80, 3))
+    assert embedding.output.shape[-1] == 512
+    assert count_macs(embedding) == 1_186_944
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(28, 28, 1), (32, 32, 3), (60, 80, 3), (80, 60, 3), (120, 160, 1), (8, 8, 1)],
+    ids=["28x28-gray", "32x32", "60x80-reference", "80x60-rotated", "160x120", "tiny-8x8"],
+)
+def test_architecture_adapts_so_every_input_gives_an_embedding(shape):
+    plan = plan_architecture(shape)
+    assert all(min(step["output"]) >= 1 for step in plan)
+    embedding = build_embedding_network(shape)
+    out = embedding(np.zeros((2, *shape), np.float32))
+    assert out.shape == (2, 512)
+
+
+def test_small_inputs_switch_padding_and_drop_pools():
+    plan = plan_architecture((28, 28, 1))
+    assert any(step.get("padding") == "same" and step["layer"] == "SeparableConv2D" for step in plan)
+    assert any(step.get("skipped") for step in plan)
+
+
+def test_siamese_model_gives_zero_distance_for_identical_images():
+    model = build_siamese(build_embedding_network((28, 28, 1)))
+    x = np.random.default_rng(0).random((3, 28, 28, 1), np.float32)
+    d = np.asarray(model([x, x]))
+    np.testing.assert_allclose(d, np.sqrt(1e-7), rtol=1e-3)
