@@ -49,22 +49,30 @@ def pair_accuracy(y_true, y_pred):
 
 
 def plan_architecture(input_shape: Shape) -> list[dict]:
-    """The reference base network, adapted so no layer shrinks its input below 1x1.
+    """The reference base network, adapted to the input so no layer shrinks it below 1x1.
 
     The reference stack (for 60x80x3): DepthwiseConv2D 16x16 stride 3 (same, relu) ->
     Conv2D 32 1x1 -> MaxPool 2 -> SeparableConv2D 128 3x3 -> MaxPool 2 ->
-    SeparableConv2D 256 3x3 -> MaxPool 2 -> Flatten -> Dense 512 (sigmoid). For small
-    inputs a 3x3 convolution switches to "same" padding when its input is under 3
-    pixels on a side, and a pooling layer is dropped when its input is under 2.
+    SeparableConv2D 256 3x3 -> MaxPool 2 -> Flatten -> Dense 512 (sigmoid).
+
+    Adaptations, each recorded in the plan: inputs smaller than the reference's 60
+    pixels on the short side get a depthwise kernel and stride scaled down with it
+    (16x16 stride 3 would reduce 28x28 to 10x10 in one step); one-channel images get
+    three depthwise filters, as the reference has for gray stored as RGB; a 3x3
+    convolution switches to "same" padding when its input is under 3 pixels on a side;
+    a pooling layer is dropped when its input is under 2.
     """
-    height, width = input_shape[0], input_shape[1]
+    height, width, channels = input_shape
+    scale = min(height, width) / 60.0
+    kernel, stride = (16, 3) if scale >= 0.8 else (max(3, round(16 * scale)), max(1, round(3 * scale)))
 
     def conv_out(size: int, kernel: int, stride: int, padding: str) -> int:
         return -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
 
     plan: list[dict] = []
-    h, w = conv_out(height, 16, 3, "same"), conv_out(width, 16, 3, "same")
-    plan.append({"layer": "DepthwiseConv2D", "kernel": 16, "strides": 3, "padding": "same", "output": [h, w]})
+    h, w = conv_out(height, kernel, stride, "same"), conv_out(width, kernel, stride, "same")
+    multiplier = 3 if channels == 1 else 1
+    plan.append({"layer": "DepthwiseConv2D", "kernel": kernel, "strides": stride, "padding": "same", "depth_multiplier": multiplier, "output": [h, w]})
     plan.append({"layer": "Conv2D", "filters": 32, "kernel": 1, "output": [h, w]})
     for filters in (None, 128, 256):
         if filters is not None:
@@ -88,7 +96,9 @@ def build_embedding_network(input_shape: Shape) -> keras.Model:
     for spec in plan_architecture(input_shape):
         kind = spec["layer"]
         if kind == "DepthwiseConv2D":
-            x = layers.DepthwiseConv2D(spec["kernel"], strides=spec["strides"], padding="same", activation="relu")(x)
+            x = layers.DepthwiseConv2D(
+                spec["kernel"], strides=spec["strides"], padding="same", depth_multiplier=spec["depth_multiplier"], activation="relu"
+            )(x)
         elif kind == "Conv2D":
             x = layers.Conv2D(spec["filters"], 1, activation="relu")(x)
         elif kind == "SeparableConv2D":
