@@ -62,10 +62,18 @@ def test_architecture_adapts_so_every_input_gives_an_embedding(shape):
     assert out.shape == (2, 512)
 
 
-def test_small_inputs_switch_padding_and_drop_pools():
-    plan = plan_architecture((28, 28, 1))
+def test_tiny_inputs_switch_padding_and_drop_pools():
+    plan = plan_architecture((8, 8, 1))
     assert any(step.get("padding") == "same" and step["layer"] == "SeparableConv2D" for step in plan)
     assert any(step.get("skipped") for step in plan)
+
+
+def test_small_gray_inputs_scale_the_first_layer():
+    first = plan_architecture((28, 28, 1))[0]
+    # 16 * 28/60 rounds to 7; stride 3 * 28/60 rounds to 1; one channel gets three filters
+    assert (first["kernel"], first["strides"], first["depth_multiplier"]) == (7, 1, 3)
+    reference = plan_architecture((60, 80, 3))[0]
+    assert (reference["kernel"], reference["strides"], reference["depth_multiplier"]) == (16, 3, 1)
 
 
 def test_siamese_model_gives_zero_distance_for_identical_images():
