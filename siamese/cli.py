@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=_number, default=None)
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("import-h5", help="make a run from a model saved by the original scripts (.h5)")
+    p.add_argument("h5", type=Path)
+    p.add_argument("train_dir", type=Path, help="the data it was trained on (classes, and images for represent)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--input-shape", type=_shape, default=[60, 80, 3])
+
     p = sub.add_parser("baseline", help="accuracy of the nearest class medoid in raw pixel space")
     p.add_argument("train_dir", type=Path)
     p.add_argument("test_dir", type=Path)
@@ -205,6 +211,13 @@ def cmd_probe(args) -> None:
         print(f"{args.image}: unknown person (nearest {result.predicted_class} at {result.distance:.4f} >= threshold {result.threshold:.4f})")
 
 
+def cmd_import_h5(args) -> None:
+    from siamese.legacy import import_h5
+
+    run = import_h5(args.h5, args.out, args.train_dir, tuple(args.input_shape))
+    print(f"imported {args.h5} into run {run.path} ({len(run.class_names)} classes); next: python -m siamese represent {run.path}")
+
+
 def cmd_baseline(args) -> None:
     from siamese.evaluation import raw_pixel_accuracy
 
@@ -217,7 +230,7 @@ def cmd_baseline(args) -> None:
 
 COMMANDS = {
     "sample-data": cmd_sample_data, "split": cmd_split, "train": cmd_train, "represent": cmd_represent,
-    "evaluate": cmd_evaluate, "probe": cmd_probe, "baseline": cmd_baseline,
+    "evaluate": cmd_evaluate, "probe": cmd_probe, "baseline": cmd_baseline, "import-h5": cmd_import_h5,
 }
 
 

@@ -89,7 +89,13 @@ def pid_alive(pid: int | None, host: str | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        # A killed child that its parent has not reaped yet is a zombie: dead, though
+        # signal 0 still reaches it.
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def read_json(path: Path, what: str) -> dict[str, Any]:

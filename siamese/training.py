@@ -106,7 +106,11 @@ def _recorder_class():
     return RunRecorder
 
 
-def _prepare_run_dir(run_dir: Path) -> None:
+def prepare_run_dir(run_dir: Path, data_root: Path) -> None:
+    """Create a new, empty run folder; refuse one that holds files or lies in the dataset."""
+    data = data_root.resolve()
+    if run_dir.resolve() == data or data in run_dir.resolve().parents:
+        raise SiameseError(f"run folder {run_dir} lies inside the dataset {data_root}; choose a folder outside it so the dataset is left unchanged")
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         raise SiameseError(f"run folder {run_dir} already exists and is not empty; choose another --out so no run is overwritten")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +163,7 @@ def train(
     config.validate()
     run_dir = Path(run_dir)
     data, val = load_training_data(config)
-    _prepare_run_dir(run_dir)
+    prepare_run_dir(run_dir, data.root)
     # Paths are stored relative to the run folder, so a run and its data can move together.
     config.train_dir = os.path.relpath(Path(config.train_dir).resolve(), run_dir.resolve())
     if config.val_dir:
