@@ -203,6 +203,7 @@ def decode_image(source: str | os.PathLike[str] | bytes, input_shape: Shape | No
     where = "the uploaded file" if isinstance(source, bytes) else str(source)
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on damaged metadata
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
                 w, h = img.size
