@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, tree_digest
 from siamese.errors import SiameseError
 from siamese.runs import load_run
 
@@ -102,7 +102,9 @@ def test_an_original_keras_h5_model_imports_with_equal_embeddings(tiny_data, tmp
     original = keras.Model([left, right], distance([base(left), base(right)]))
     original.save(tmp_path / "model.40-0.01.h5")
 
+    before = tree_digest(tiny_data)
     run_cli("import-h5", str(tmp_path / "model.40-0.01.h5"), str(tiny_data / "train"), "--out", str(tmp_path / "imported"))
+    assert tree_digest(tiny_data) == before
     run = load_run(tmp_path / "imported")
     assert run.status == "complete" and run.class_names == ["person_01", "person_02", "person_03", "person_04"]
     images = load_folder(tiny_data / "test", (60, 80, 3)).images
