@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-dir", type=Path, default=None)
     p.add_argument("--validation-split", type=_number, default=0.0, help="fraction of train held out for validation")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,
+                   help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
+                        "multiworker = several machines, each started with its own TF_CONFIG and --out (worker 0's is the run)")
 
     p = sub.add_parser("represent", help="choose and record class representatives")
     p.add_argument("run_dir", type=Path)
@@ -150,14 +153,14 @@ def cmd_split(args) -> None:
 
 def cmd_train(args) -> None:
     from siamese.runs import TrainConfig
-    from siamese.training import train
+    from siamese.training import make_strategy, train
 
     config = TrainConfig(
         train_dir=str(args.train_dir), epochs=args.epochs, batch_size=args.batch_size, margin=args.margin,
         learning_rate=args.lr, input_shape=args.input_shape, seed=args.seed,
         validation_split=args.validation_split, val_dir=str(args.val_dir) if args.val_dir else None,
     )
-    run = train(config, args.out, verbose=1 if sys.stderr.isatty() else 2)
+    run = train(config, args.out, verbose=1 if sys.stderr.isatty() else 2, strategy=make_strategy(args.strategy))
     m = run.metrics
     print(f"run {run.path}: {run.status}, {run.info['epochs_done']} epochs, best epoch {m.get('best_epoch')}, "
           f"loss {m.get('loss', float('nan')):.4f}, pair accuracy {m.get('pair_accuracy', float('nan')):.3f}")

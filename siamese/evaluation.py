@@ -267,8 +267,8 @@ def evaluate(run, test_dir: str | os.PathLike[str] | None, unknown_dir: str | os
 
     def distances(folder, class_names):
         listing = scan_folder(folder, class_names)
-        emb, kept, skipped = run.embed_files(listing.paths, batch_size)
-        dist = class_distances(emb, rep_embeddings, rep_labels, n)
+        # Distances per batch: memory grows by n values per image, not by a 512-d embedding.
+        dist, kept, skipped = run.embed_files(listing.paths, batch_size, reduce=lambda emb: class_distances(emb, rep_embeddings, rep_labels, n))
         files = [str(listing.paths[i]) for i in kept]
         groups = [listing.class_names[listing.labels[i]] for i in kept]
         return files, listing.labels[kept], groups, dist, [*listing.skipped, *skipped]

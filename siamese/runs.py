@@ -8,7 +8,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,9 @@ REPRESENTATIVE_EMBEDDINGS_FILE = "representatives.npz"
 MAP_FILE = "map.csv"
 TRAIN_EMBEDDINGS_FILE = "embeddings.npy"
 STATUSES = ("running", "complete", "failed", "cancelled")
+# Images per forward pass: throughput on CPU rises up to about 1024 and flattens after
+# (bench/README.md), and a batch of 60x80x3 float32 images is then 59 MB.
+EMBED_BATCH = 1024
 
 
 @dataclass
@@ -190,6 +193,7 @@ class Run:
         return load_siamese(self.path / MODEL_FILE)
 
     def embedding_network(self):
+        """The trained embedding network (Keras model), loaded once; also prepares ``embed``."""
         with self._lock:
             if self._embedding is None:
                 from siamese.backend import tf
@@ -199,34 +203,71 @@ class Run:
                 model = self.siamese_model()
                 embedding = model.get_layer("embedding")
                 self._embedding = embedding
+                # A plain tf.function, not XLA: XLA's CPU code for the 16x16 depthwise
+                # layer runs 5-10x slower than TensorFlow's oneDNN kernels (bench/README.md).
                 self._embed_fn = tf.function(lambda x: embedding(x, training=False), reduce_retracing=True)
             return self._embedding
 
-    def embed(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        """Embeddings (N, D) float32 of images (N, H, W, C), computed batch by batch."""
+    def embed(self, images: np.ndarray, batch_size: int = EMBED_BATCH) -> np.ndarray:
+        """Embeddings (N, D) float32 of images (N, H, W, C), computed batch by batch.
+
+        Each batch is converted to float32 on its own, so a large uint8 array is never
+        copied whole.
+        """
         self.embedding_network()
-        images = np.asarray(images, dtype=np.float32)
+        images = np.asarray(images)
         if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
             raise SiameseError(f"images of shape {images.shape[1:]} do not fit run {self.name}, which takes {self.input_shape}")
-        out = [np.asarray(self._embed_fn(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
-        dim = self._embedding.output.shape[-1]
-        return np.concatenate(out) if out else np.zeros((0, dim), np.float32)
+        out = np.empty((len(images), self._embedding.output.shape[-1]), np.float32)
+        for i in range(0, len(images), batch_size):
+            batch = np.asarray(images[i : i + batch_size], dtype=np.float32)
+            out[i : i + len(batch)] = self._embed_fn(batch)
+        return out
 
-    def embed_files(self, paths: Sequence[Path], batch_size: int = 512) -> tuple[np.ndarray, np.ndarray, list[Skipped]]:
+    def embed_files(
+        self, paths: Sequence[Path], batch_size: int = EMBED_BATCH, reduce: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list[Skipped]]:
         """Embed image files, decoding one batch at a time so memory stays flat.
 
+        The next batch is decoded in a background thread while the current one runs
+        through the network (Pillow releases the GIL while it decodes), so decoding and
+        the forward pass overlap; at most two decoded batches exist at any time.
+
+        Args:
+            paths: the image files.
+            batch_size: images per decoded batch and forward pass.
+            reduce: applied to each batch's embeddings (B, D), giving (B, K) rows to keep
+                instead, such as distances to representatives: memory then grows by K
+                values per image, not D.
+
         Returns:
-            (embeddings, kept, skipped): embeddings of the readable files, their positions
-            in ``paths``, and the files that could not be read.
+            (embeddings, kept, skipped): embeddings (or reduced rows) of the readable
+            files, their positions in ``paths``, and the files that could not be read.
         """
-        chunks, kept, skipped = [], [], []
-        for images, positions, bad in iter_batches(paths, self.input_shape, batch_size):
-            if len(images):
-                chunks.append(self.embed(images, batch_size))
-            kept.append(positions)
-            skipped.extend(bad)
-        dim = self.embedding_network().output.shape[-1]
-        embeddings = np.concatenate(chunks) if chunks else np.zeros((0, dim), np.float32)
+        from concurrent.futures import ThreadPoolExecutor
+
+        embeddings: np.ndarray | None = None
+        kept, skipped, done = [], [], 0
+        batches = iter_batches(paths, self.input_shape, batch_size)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="siamese-decode") as decoder:
+            pending = decoder.submit(next, batches, None)
+            while (batch := pending.result()) is not None:
+                pending = decoder.submit(next, batches, None)
+                images, positions, bad = batch
+                if len(images):
+                    rows = self.embed(images, batch_size)
+                    rows = reduce(rows) if reduce is not None else rows
+                    if embeddings is None:
+                        embeddings = np.empty((len(paths), *rows.shape[1:]), rows.dtype)
+                    embeddings[done : done + len(rows)] = rows
+                    done += len(rows)
+                kept.append(positions)
+                skipped.extend(bad)
+        if embeddings is None:
+            dim = self.embedding_network().output.shape[-1]
+            embeddings = reduce(np.zeros((0, dim), np.float32)) if reduce is not None else np.zeros((0, dim), np.float32)
+        elif done < len(paths):
+            embeddings = embeddings[:done].copy()
         return embeddings, np.concatenate(kept) if kept else np.zeros(0, np.int64), skipped
 
     # Representatives ---------------------------------------------------------------

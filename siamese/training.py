@@ -6,13 +6,15 @@ import contextlib
 import logging
 import math
 import os
+import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from siamese.data import Dataset, load_folder
+from siamese.data import Shape, infer_shape, iter_batches, scan_folder
 from siamese.errors import SiameseError
 from siamese.runs import CANCEL_FILE, HISTORY_FILE, MODEL_FILE, Run, TrainConfig, fingerprint, load_run, new_run_info, now, write_run_info
 from siamese.storage import atomic_write, write_text
@@ -36,37 +38,49 @@ def split_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     return np.sort(np.asarray(train, np.int64)), np.sort(np.asarray(val, np.int64))
 
 
-def _pair_dataset_class():
-    from siamese.backend import keras
+def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool):
+    """A ``tf.data`` pipeline of ((left, right), same) batches of image pairs.
+
+    Pairs are drawn by ``make_pairs`` over ``labels`` (fresh every epoch when
+    ``resample``; once, for a fixed validation set, otherwise); their images are
+    gathered batch by batch from ``images[rows]``, which may be a memory-mapped file,
+    in parallel with training and prefetched. Only a few batches are ever in memory.
+
+    Under ``tf.distribute`` each batch is the global batch, split across replicas; every
+    worker builds the same pairs (same seed) and keeps its share (sharding by data).
+    """
+    from siamese.backend import tf
     from siamese.pairs import make_pairs
 
-    class PairBatches(keras.utils.PyDataset):
-        """Batches of (left, right) image pairs, freshly sampled every epoch."""
+    rng = np.random.default_rng(seed)
+    fixed = None if resample else make_pairs(labels, rng)
 
-        def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool):
-            super().__init__()
-            self.images, self.labels, self.batch_size = images, labels, batch_size
-            self.rng = np.random.default_rng(seed)
-            self.resample = resample
-            self._sample()
+    def batches():
+        left, right, same = fixed if fixed is not None else make_pairs(labels, rng)
+        order = rng.permutation(left.size) if resample else np.arange(left.size)
+        for start in range(0, left.size, batch_size):
+            take = order[start : start + batch_size]
+            yield rows[left[take]], rows[right[take]], same[take]
 
-        def _sample(self) -> None:
-            left, right, same = make_pairs(self.labels, self.rng)
-            order = self.rng.permutation(left.size)
-            self.left, self.right, self.same = left[order], right[order], same[order]
+    def gather(left, right):
+        return np.asarray(images[left], np.float32), np.asarray(images[right], np.float32)
 
-        def __len__(self) -> int:
-            return math.ceil(self.left.size / self.batch_size)
+    def load(left, right, same):
+        a, b = tf.numpy_function(gather, [left, right], [tf.float32, tf.float32], stateful=False)
+        a.set_shape([None, *images.shape[1:]])
+        b.set_shape([None, *images.shape[1:]])
+        return (a, b), same
 
-        def __getitem__(self, i: int):
-            s = slice(i * self.batch_size, (i + 1) * self.batch_size)
-            return (self.images[self.left[s]], self.images[self.right[s]]), self.same[s]
-
-        def on_epoch_end(self) -> None:
-            if self.resample:
-                self._sample()
-
-    return PairBatches
+    signature = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.float32))
+    # Every epoch has the same number of pairs (two per consecutive same-class pair), so
+    # the batch count is known up front: Keras shows progress and expects no early end.
+    n_pairs = 2 * int(sum(np.count_nonzero(labels == c) - 1 for c in np.unique(labels)))
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(n_pairs / batch_size)))
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def _recorder_class():
@@ -117,27 +131,101 @@ def prepare_run_dir(run_dir: Path, data_root: Path) -> None:
     run_dir.mkdir(exist_ok=True)
 
 
-def load_training_data(config: TrainConfig) -> tuple[Dataset, Dataset | None]:
-    """The training set and the validation set (from val_dir or a split), as configured."""
-    shape = tuple(config.input_shape) if config.input_shape else None
-    data = load_folder(config.train_dir, shape)
-    if len(data.class_names) < 2:
-        raise SiameseError(f"training data {config.train_dir} has {len(data.class_names)} class; a siamese network needs at least two class folders")
-    counts = np.bincount(data.labels, minlength=len(data.class_names))
-    for name, n in zip(data.class_names, counts):
+@dataclass
+class TrainingData:
+    """Training (and validation) images decoded once into a memory-mapped file.
+
+    Attributes:
+        images: every readable image (N, H, W, C) float32, backed by a file, not RAM.
+        labels: class index of each image.
+        class_names: the class folder names.
+        paths: the file of each image.
+        root: the training data folder.
+        train_rows: the rows of ``images`` to train on.
+        val_rows: the rows to validate on (empty without validation).
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    paths: list[Path]
+    root: Path
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+
+    @property
+    def input_shape(self) -> Shape:
+        return tuple(int(s) for s in self.images.shape[1:])  # type: ignore[return-value]
+
+
+def decode_to_file(paths: Sequence[Path], input_shape: Shape, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Decode image files batch by batch into a .npy file and map it.
+
+    Returns:
+        (images, kept): the memory-mapped images of the readable files, and their
+        positions in ``paths``. Memory use is one batch, whatever the data size.
+    """
+    from numpy.lib.format import open_memmap
+
+    images = open_memmap(path, mode="w+", dtype=np.float32, shape=(max(len(paths), 1), *input_shape))
+    kept: list[np.ndarray] = []
+    done = 0
+    for batch, positions, _ in iter_batches(paths, input_shape):
+        images[done : done + len(batch)] = batch
+        done += len(batch)
+        kept.append(positions)
+    images.flush()
+    return images[:done], np.concatenate(kept) if kept else np.zeros(0, np.int64)
+
+
+def load_training_data(config: TrainConfig, workdir: Path) -> TrainingData:
+    """The training and validation images (from val_dir or a split), decoded into one file under ``workdir``."""
+    listing = scan_folder(config.train_dir)
+    shape = tuple(config.input_shape) if config.input_shape else infer_shape(listing.paths)
+    if len(listing.class_names) < 2:
+        raise SiameseError(f"training data {config.train_dir} has {len(listing.class_names)} class; a siamese network needs at least two class folders")
+    val_listing = scan_folder(config.val_dir, listing.class_names) if config.val_dir else None
+    n_train_files = len(listing.paths)
+    every_path = listing.paths + (val_listing.paths if val_listing else [])
+    images, kept = decode_to_file(every_path, shape, workdir / "images.npy")  # type: ignore[arg-type]
+    is_train = kept < n_train_files
+    if not is_train.any():
+        raise SiameseError(f"no image in {listing.root} could be read; check that the files are PNG, JPEG, BMP or TIFF images")
+    labels = np.r_[listing.labels, val_listing.labels if val_listing else np.zeros(0, np.int64)][kept]
+    counts = np.bincount(labels[is_train], minlength=len(listing.class_names))
+    for name, n in zip(listing.class_names, counts):
         if n < 2:
             log.warning("class %s has %d image: it gives no same-class pair and only serves as a negative", name, n)
     if counts.max() < 2:
         raise SiameseError(f"no class in {config.train_dir} has two images; each class needs at least two images to form a same-class pair")
-    val = None
-    if config.val_dir:
-        val = load_folder(config.val_dir, data.input_shape, data.class_names)
-    elif config.validation_split > 0:
-        train_idx, val_idx = split_validation(data.labels, config.validation_split, config.seed)
-        if val_idx.size:
-            val = Dataset(data.images[val_idx], data.labels[val_idx], data.class_names, [data.paths[i] for i in val_idx], [], data.root)
-        data = Dataset(data.images[train_idx], data.labels[train_idx], data.class_names, [data.paths[i] for i in train_idx], data.skipped, data.root)
-    return data, val
+    train_rows, val_rows = np.flatnonzero(is_train), np.flatnonzero(~is_train)
+    if not val_listing and config.validation_split > 0:
+        train_rows, val_rows = split_validation(labels, config.validation_split, config.seed)
+    paths = [every_path[i] for i in kept[is_train]]
+    return TrainingData(images, labels, listing.class_names, paths, listing.root, train_rows, val_rows)
+
+
+STRATEGIES = ("mirrored", "multiworker")
+
+
+def make_strategy(name: str | None):
+    """A ``tf.distribute`` strategy by name, or None for TensorFlow's default (one device).
+
+    ``mirrored``: MirroredStrategy over this machine's GPUs, or over its logical CPU
+    devices when there is no GPU (one, unless more were configured). ``multiworker``:
+    MultiWorkerMirroredStrategy, configured by the TF_CONFIG environment variable of
+    each worker.
+    """
+    if name is None:
+        return None
+    from siamese.backend import tf
+
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise SiameseError(f"strategy {name!r} is not known; use one of {', '.join(STRATEGIES)}")
 
 
 def train(
@@ -162,8 +250,15 @@ def train(
     """
     config.validate()
     run_dir = Path(run_dir)
-    data, val = load_training_data(config)
-    prepare_run_dir(run_dir, data.root)
+    # Decoded images live in a temporary file (under TMPDIR), not in memory, so the
+    # training set may be larger than RAM; the file goes when training ends.
+    with tempfile.TemporaryDirectory(prefix="siamese-train-") as workdir:
+        data = load_training_data(config, Path(workdir))
+        prepare_run_dir(run_dir, data.root)
+        return _fit(config, run_dir, data, verbose, strategy, extra_callbacks)
+
+
+def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | str, strategy, extra_callbacks: Sequence) -> Run:
     # Paths are stored relative to the run folder, so a run and its data can move together.
     config.train_dir = os.path.relpath(Path(config.train_dir).resolve(), run_dir.resolve())
     if config.val_dir:
@@ -171,25 +266,28 @@ def train(
     config.input_shape = list(data.input_shape)
     config.class_names = list(data.class_names)
     config.data_fingerprint = fingerprint(data.paths, data.root)
-    config.n_train = len(data)
-    config.n_validation = len(val) if val is not None else 0
+    config.n_train = len(data.train_rows)
+    config.n_validation = len(data.val_rows)
 
     from siamese.backend import keras
     from siamese.model import build_embedding_network, build_siamese, compile_siamese, plan_architecture
 
     keras.utils.set_random_seed(config.seed)
     info = new_run_info(config, plan_architecture(data.input_shape))
+    if strategy is not None:
+        info["distribution"] = {"strategy": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)}
     write_run_info(run_dir, info)
     try:
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
             model = build_siamese(build_embedding_network(data.input_shape))
             compile_siamese(model, config.margin, config.learning_rate)
-        pairs = _pair_dataset_class()
-        train_batches = pairs(data.images, data.labels, config.batch_size, config.seed, resample=True)
+        train_labels = data.labels[data.train_rows]
+        train_batches = pair_dataset(data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True)
         val_batches = None
-        if val is not None and np.bincount(val.labels).max() >= 2 and len(np.unique(val.labels)) >= 2:
-            val_batches = pairs(val.images, val.labels, config.batch_size, config.seed + 1, resample=False)
+        val_labels = data.labels[data.val_rows]
+        if len(val_labels) and np.bincount(val_labels).max() >= 2 and len(np.unique(val_labels)) >= 2:
+            val_batches = pair_dataset(data.images, data.val_rows, val_labels, config.batch_size, config.seed + 1, resample=False)
         recorder = _recorder_class()(run_dir, info, "val_loss" if val_batches is not None else "loss")
         try:
             model.fit(
@@ -213,8 +311,6 @@ def train(
     (run_dir / CANCEL_FILE).unlink(missing_ok=True)
     write_run_info(run_dir, info)
     return load_run(run_dir)
-
-
 
 
 def request_cancel(run_dir: str | os.PathLike[str]) -> None:

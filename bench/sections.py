@@ -1,0 +1,428 @@
+"""The benchmark's sections: each measures ours and the original side by side and returns plain numbers."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import fixtures, original
+from bench.machine import best_time, fp32_limit
+
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD = ROOT / "dashboard"
+
+
+def evaluation(run_dir: Path, sizes: list[int], max_pairs: int) -> dict[str, Any]:
+    """The original's pair-by-pair test against ours (embed once, numpy distances), per test set size.
+
+    Both classify the same random images against 20 representative images. Ours also
+    embeds the representatives inside the timing, although a run keeps them stored.
+    """
+    import siamese
+    from siamese.evaluation import class_distances, decide
+
+    run = siamese.load_run(run_dir)
+    model = run.siamese_model()
+    rep_images = fixtures.random_images(fixtures.N_CLASSES, seed=1)
+    rep_labels = np.arange(fixtures.N_CLASSES)
+    rows = []
+    for n in sizes:
+        images = fixtures.random_images(n)
+
+        def ours(images: np.ndarray = images) -> None:
+            dist = class_distances(run.embed(images), run.embed(rep_images), rep_labels, fixtures.N_CLASSES)
+            decide(dist, 0.2)
+
+        ours()  # warm-up: traces the tf.function for these batch shapes
+        seconds = best_time(ours, 3 if n <= 1000 else 1)
+        slow = original.pair_by_pair_test(model, images, rep_images, rep_labels, fixtures.N_CLASSES, max_pairs)
+        rows.append({
+            "test_images": n, "classes": fixtures.N_CLASSES, "ours_seconds": seconds, "original_seconds": slow["seconds"],
+            "original_seconds_per_pair": slow["seconds_per_pair"], "original_pairs": slow["pairs"],
+            "original_measured_pairs": slow["measured_pairs"], "original_extrapolated": slow["measured_pairs"] < slow["pairs"],
+            "speedup": slow["seconds"] / seconds,
+        })
+    return {"rows": rows}
+
+
+def embedding(run_dir: Path, n_images: int, limit_size: int, levers: bool) -> dict[str, Any]:
+    """``run.embed`` throughput at large N as a share of the FP32 limit measured just before and after.
+
+    With ``levers``, also the throughput of the alternatives that were tried: other batch
+    sizes and XLA compilation of the same function. ``limit_size`` is the side of the
+    square matrices of the limit's matmul (4096 reaches the BLAS peak; tiny runs use less).
+    """
+    import siamese
+    from siamese.model import count_macs
+
+    run = siamese.load_run(run_dir)
+    network = run.embedding_network()
+    flop_per_image = 2 * count_macs(network)
+    images = fixtures.random_images(n_images)
+    limit_before = fp32_limit(limit_size)
+    run.embed(images[:2048])  # warm-up: traces the full and the last, partial batch shapes
+    seconds = best_time(lambda: run.embed(images), 3)
+    limit_after = fp32_limit(limit_size)
+    limit = max(limit_before, limit_after)
+    rate = n_images / seconds
+    result: dict[str, Any] = {
+        "images": n_images, "images_per_second": rate, "mflop_per_image": flop_per_image / 1e6,
+        "gflops": rate * flop_per_image / 1e9, "limit_gflops": limit, "limit_gflops_before": limit_before,
+        "limit_gflops_after": limit_after, "fraction_of_limit": rate * flop_per_image / 1e9 / limit,
+    }
+    if levers:
+        from siamese.backend import tf
+
+        variants = {}
+        for name, batch, jit in [("batch 256", 256, False), ("batch 1024 (ours)", 1024, False), ("batch 4096", 4096, False), ("batch 1024, XLA jit_compile", 1024, True)]:
+            fn = tf.function(lambda x: network(x, training=False), jit_compile=jit, reduce_retracing=True)
+            count = min(n_images, 4 * batch) if not jit else min(n_images, 2048)
+
+            def pass_(fn=fn, batch=batch, count=count) -> None:
+                for i in range(0, count, batch):
+                    np.asarray(fn(images[i : i + batch]))
+
+            pass_()
+            variants[name] = count / best_time(pass_, 2) * flop_per_image / 1e9 / limit
+        result["levers_fraction_of_limit"] = variants
+    return result
+
+
+def _pair_accuracy_callback(test_dir: Path, input_shape: tuple[int, int, int]):
+    """A Keras callback recording, per epoch, the training wall time and the pair accuracy on fixed held-out pairs.
+
+    The accuracy is measured outside the training clock: its time is subtracted.
+    """
+    from siamese.backend import keras
+    from siamese.data import load_folder
+    from siamese.model import ORIGINAL_PAIR_THRESHOLD
+    from siamese.pairs import make_pairs
+
+    test = load_folder(test_dir, input_shape)
+    left, right, same = make_pairs(test.labels, np.random.default_rng(123))
+
+    class PairAccuracy(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.started, self.excluded, self.epochs = time.perf_counter(), 0.0, []
+
+        def on_epoch_end(self, epoch, logs=None):
+            clock = time.perf_counter() - self.started - self.excluded
+            start = time.perf_counter()
+            emb = self.model.get_layer("embedding").predict(test.images, batch_size=256, verbose=0)
+            distance = np.sqrt(np.maximum(((emb[left] - emb[right]) ** 2).sum(axis=1), 1e-7))
+            accuracy = float(((distance < ORIGINAL_PAIR_THRESHOLD) == (same == 1)).mean())
+            self.epochs.append({"epoch": epoch + 1, "seconds": clock, "test_pair_accuracy": accuracy, "train_pair_accuracy": float((logs or {}).get("pair_accuracy", np.nan))})
+            self.excluded += time.perf_counter() - start
+
+    return PairAccuracy()
+
+
+def _train(data: Path, batch_size: int, epochs: int, workdir: Path, name: str) -> dict[str, Any]:
+    import siamese
+
+    train_dir, test_dir = data / "train", data / "test"
+    shape = fixtures.SHAPE
+    recorder = _pair_accuracy_callback(test_dir, shape)
+    config = siamese.TrainConfig(train_dir=str(train_dir), epochs=epochs, batch_size=batch_size, input_shape=list(shape))
+    start = time.perf_counter()
+    run = siamese.train(config, workdir / name, verbose=0, extra_callbacks=[recorder])
+    total = time.perf_counter() - start
+    pairs_per_epoch = 2 * (run.config.n_train - len(run.class_names))
+    train_seconds = recorder.epochs[-1]["seconds"]
+    return {"batch_size": batch_size, "epochs": epochs, "pairs_per_epoch": pairs_per_epoch, "wall_seconds": total,
+            "train_seconds": train_seconds, "pairs_per_second": pairs_per_epoch * epochs / train_seconds, "per_epoch": recorder.epochs}
+
+
+def training(data: Path, epochs: int, original_epochs: int, our_batch: int) -> dict[str, Any]:
+    """Ours (batch ``our_batch``) against the original's setting (batch 5) on the same data and epochs.
+
+    The original runs ``original_epochs`` epochs (all ``epochs`` in a full run); its wall
+    time for ``epochs`` is extrapolated from them when fewer, and its accuracy is then
+    the one reached at its last measured epoch.
+    """
+    with tempfile.TemporaryDirectory(prefix="siamese-bench-train-") as tmp:
+        ours = _train(data, our_batch, epochs, Path(tmp), "ours")
+        slow = _train(data, 5, original_epochs, Path(tmp), "original")
+    original_seconds = slow["train_seconds"] * epochs / original_epochs
+    target_accuracy = slow["per_epoch"][-1]["test_pair_accuracy"]
+    reached = next((e for e in ours["per_epoch"] if e["test_pair_accuracy"] >= target_accuracy), None)
+    return {
+        "data": str(data), "epochs": epochs, "ours": ours, "original": slow,
+        "original_seconds_for_all_epochs": original_seconds, "original_extrapolated": original_epochs < epochs,
+        "original_final_test_pair_accuracy": target_accuracy,
+        "ours_final_test_pair_accuracy": ours["per_epoch"][-1]["test_pair_accuracy"],
+        "ours_epoch_reaching_original": reached["epoch"] if reached else None,
+        "ours_seconds_to_original_accuracy": reached["seconds"] if reached else None,
+        "time_fraction_of_original": reached["seconds"] / original_seconds if reached else None,
+        "throughput_ratio": ours["pairs_per_second"] / slow["pairs_per_second"],
+    }
+
+
+def maps(sizes: list[int], original_tsne_max: int, medoid_seconds: float) -> dict[str, Any]:
+    """Map plus representatives, ours (``project_tsne`` + ``class_medoids``) against the original.
+
+    The original: scikit-learn's default t-SNE on the raw 512-d embeddings (measured up
+    to ``original_tsne_max`` points, extrapolated as n log n beyond), and its Python-loop
+    medoid search (cut after ``medoid_seconds`` and extrapolated as n^2 per class).
+    """
+    from siamese.representatives import class_medoids, project_tsne
+
+    rows, measured_tsne = [], None
+    for n in sizes:
+        points, labels = fixtures.clustered_embeddings(n)
+        start = time.perf_counter()
+        xy = project_tsne(points)
+        tsne_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        class_medoids(xy, labels)
+        medoid_seconds_ours = time.perf_counter() - start
+        loop = original.python_loop_medoids(xy, labels, medoid_seconds)
+        if n <= original_tsne_max:
+            start = time.perf_counter()
+            original.original_tsne(points)
+            measured_tsne = (n, time.perf_counter() - start)
+            original_tsne_seconds, tsne_extrapolated = measured_tsne[1], False
+        else:
+            base_n, base_seconds = measured_tsne if measured_tsne else (n, float("nan"))
+            original_tsne_seconds, tsne_extrapolated = base_seconds * (n * np.log(n)) / (base_n * np.log(base_n)), True
+        ours_total = tsne_seconds + medoid_seconds_ours
+        original_total = original_tsne_seconds + loop["seconds"]
+        rows.append({
+            "points": n, "ours_tsne_seconds": tsne_seconds, "ours_medoid_seconds": medoid_seconds_ours, "ours_seconds": ours_total,
+            "original_tsne_seconds": original_tsne_seconds, "original_tsne_extrapolated": tsne_extrapolated,
+            "original_medoid_seconds": loop["seconds"], "original_medoid_extrapolated": loop["extrapolated"],
+            "original_seconds": original_total, "speedup": original_total / ours_total, "medoid_speedup": loop["seconds"] / medoid_seconds_ours,
+        })
+    return {"rows": rows}
+
+
+def _synthetic_evaluation(n_test: int, n_unknown: int):
+    """An Evaluation of ``n_test`` known and ``n_unknown`` unknown images with plausible distances."""
+    import siamese
+
+    rng = np.random.default_rng(0)
+    names = [f"person_{i:02d}" for i in range(fixtures.N_CLASSES)]
+    true = np.arange(n_test) % fixtures.N_CLASSES
+    dist = rng.uniform(0.3, 1.0, (n_test, fixtures.N_CLASSES))
+    dist[np.arange(n_test), true] = rng.uniform(0.0, 0.5, n_test)
+    return siamese.Evaluation(
+        class_names=names, threshold=0.3, files=[f"test/{i}.png" for i in range(n_test)], true=true, class_dist=dist,
+        unknown_files=[f"unknown/{i}.png" for i in range(n_unknown)], unknown_groups=["stranger"] * n_unknown,
+        unknown_class_dist=rng.uniform(0.2, 1.0, (n_unknown, fixtures.N_CLASSES)), skipped=[],
+    )
+
+
+def _threshold_change_calls(n_test: int, n_unknown: int) -> dict[str, float]:
+    """Server time of what the Evaluate page computes on a slider move, call by call (seconds)."""
+    result = _synthetic_evaluation(n_test, n_unknown)
+    thresholds = iter(np.linspace(0.2, 0.6, 1000))
+    timings: dict[str, float] = {}
+    charts = _dashboard_module("charts") if (DASHBOARD / "charts.py").exists() else None
+
+    def step(name: str, fn) -> Any:
+        start = time.perf_counter()
+        value = fn()
+        timings[name] = min(timings.get(name, np.inf), time.perf_counter() - start)
+        return value
+
+    for _ in range(5):
+        t = next(thresholds)
+        current = step("at", lambda t=t: result.at(t))
+        step("sweep_at_threshold", lambda current=current: current.sweep([current.threshold]))
+        step("metrics", current.metrics)
+        step("confusion", current.confusion)
+        step("sweep_201", current.sweep)
+        if charts is not None:
+            known = current.known()[1]
+            groups = {"known": known, "unknown": current.unknown()[1]}
+            try:
+                step("histogram_figure", lambda groups=groups, t=t: charts.distance_histograms(groups, t))  # noqa: B023 (charts is fixed)
+            except (TypeError, KeyError, AttributeError):
+                timings.pop("histogram_figure", None)
+    timings["total"] = sum(timings.values())
+    return timings
+
+
+def _dashboard_module(name: str):
+    for folder in (str(ROOT), str(DASHBOARD)):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    return __import__(name)
+
+
+def _apptest_threshold_change(run_dir: Path, data_dir: Path) -> dict[str, float]:
+    """The Evaluate page rerun after a threshold slider move, in Streamlit's AppTest (seconds)."""
+    from streamlit.testing.v1 import AppTest
+
+    env = {"SIAMESE_RUN_ROOTS": str(run_dir), "SIAMESE_DATA_ROOTS": str(data_dir), "SIAMESE_RUNS_DIR": str(data_dir / "new_runs")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        start = time.perf_counter()
+        at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=600).run()
+        at.switch_page("views/evaluate.py").run()
+        first = time.perf_counter() - start  # Home and Evaluate, with every test image embedded once
+        if at.exception:
+            raise RuntimeError(f"the Evaluate page failed: {at.exception[0].message}")
+        slider = _threshold_slider(at)
+        reruns = []
+        for value in np.linspace(slider.min, slider.max, 7)[1:-1]:
+            step = slider.step or 0.001
+            slider.set_value(round(float(value) / step) * step)
+            start = time.perf_counter()
+            at.run()
+            reruns.append(time.perf_counter() - start)
+            slider = _threshold_slider(at)
+        return {"first_open_seconds": first, "rerun_seconds_median": float(np.median(reruns)), "rerun_seconds_best": float(min(reruns))}
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _threshold_slider(at):
+    """The Evaluate page's threshold slider, found by its label (its key carries the run and range)."""
+    sliders = [w for w in at.slider if w.label.startswith("Threshold")]
+    if not sliders:
+        raise RuntimeError("the Evaluate page shows no threshold slider")
+    return sliders[0]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _home_first_paint(run_dir: Path, data_dir: Path, timeout: float = 120.0) -> dict[str, Any]:
+    """Start ``streamlit run dashboard/Home.py`` and time the health endpoint, the HTML, and (with Chromium) the app's first paint."""
+    import urllib.request
+
+    port = _free_port()
+    env = {**os.environ, "SIAMESE_RUN_ROOTS": str(run_dir), "SIAMESE_DATA_ROOTS": str(data_dir), "SIAMESE_RUNS_DIR": str(data_dir / "new_runs")}
+    command = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD / "Home.py"), "--server.headless", "true",
+               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    start = time.perf_counter()
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result: dict[str, Any] = {}
+    try:
+        url = f"http://127.0.0.1:{port}"
+        while "health_seconds" not in result:
+            if time.perf_counter() - start > timeout or server.poll() is not None:
+                raise RuntimeError("streamlit did not start")
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        result["health_seconds"] = time.perf_counter() - start
+            except OSError:
+                time.sleep(0.05)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            response.read()
+        result["html_seconds"] = time.perf_counter() - start
+        result.update(_browser_paint(url))
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return result
+
+
+def _browser_paint(url: str) -> dict[str, Any]:
+    """First contentful paint and the time until Home's title is on screen, in headless Chromium (if available)."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"browser": "playwright not installed"}
+    if not chromium.exists():
+        return {"browser": "no /usr/bin/chromium"}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True)
+        try:
+            page = browser.new_page()
+            start = time.perf_counter()
+            page.goto(url)
+            page.wait_for_selector("h1", timeout=120_000)
+            title_seconds = time.perf_counter() - start
+            fcp = page.evaluate("() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null")
+        finally:
+            browser.close()
+    return {"browser": "chromium", "first_contentful_paint_seconds": fcp / 1000 if fcp else None, "home_title_visible_seconds": title_seconds}
+
+
+def _cached_map(run_dir: Path, n_points: int) -> dict[str, float]:
+    """Reading a run's recorded map, and drawing a cached map of ``n_points`` points as the page does."""
+    import pandas as pd
+
+    import siamese
+    from siamese.maps import training_map
+
+    run = siamese.load_run(run_dir)
+    out = {"read_recorded_map_seconds": best_time(lambda: training_map(run), 3)}
+    if (DASHBOARD / "charts.py").exists():
+        charts = _dashboard_module("charts")
+        rng = np.random.default_rng(0)
+        labels = np.arange(n_points) % len(run.class_names)
+        table = pd.DataFrame({"file": [f"{i}.png" for i in range(n_points)], "class": [run.class_names[c] for c in labels],
+                              "x": rng.normal(size=n_points), "y": rng.normal(size=n_points), "distance_to_representative": rng.random(n_points),
+                              "representative": np.arange(n_points) < len(run.class_names)})
+        with tempfile.TemporaryDirectory() as tmp:
+            table.to_csv(Path(tmp) / "map.csv", index=False)
+            out[f"read_and_draw_{n_points}_point_map_seconds"] = best_time(
+                lambda: charts.embedding_map(pd.read_csv(Path(tmp) / "map.csv"), run.class_names, None), 3)
+    return out
+
+
+def dashboard(run_dir: Path, n_test: int, n_unknown: int, apptest: bool, browser: bool) -> dict[str, Any]:
+    """Threshold change on Evaluate, first paint of Home, and showing a cached map."""
+    data_dir = fixtures.run_data(run_dir)
+    result: dict[str, Any] = {"test_images": n_test, "unknown_images": n_unknown,
+                              "threshold_change_package_seconds": _threshold_change_calls(n_test, n_unknown)}
+    has_dashboard = (DASHBOARD / "Home.py").exists()
+    result["dashboard_present"] = has_dashboard
+    if has_dashboard and apptest:
+        result["threshold_change_apptest"] = _apptest_threshold_change(run_dir, data_dir)
+    if has_dashboard and browser:
+        result["home_first_paint"] = _home_first_paint(run_dir, data_dir)
+    result["cached_map"] = _cached_map(run_dir, 10_000 if n_test >= 10_000 else 1_000)
+    return result
+
+
+def _peak_rss(command: list[str]) -> tuple[float, float]:
+    """Peak resident memory (MiB) and wall time (s) of a command, run under a fresh Python parent.
+
+    RUSAGE_CHILDREN reports the largest child ever waited for, so each command gets a
+    parent of its own, whose only child it is.
+    """
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+             "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", probe, *command], cwd=ROOT, capture_output=True, text=True, check=True)
+    kib, seconds = out.stdout.split()
+    return int(kib) / 1024, float(seconds)
+
+
+def memory(run_dir: Path, sizes: list[int]) -> dict[str, Any]:
+    """Peak RSS of ``python -m siamese evaluate RUN TEST --json`` as the test set grows."""
+    rows = []
+    for n in sizes:
+        folder = fixtures.image_folder(n)
+        rss, seconds = _peak_rss([sys.executable, "-m", "siamese", "evaluate", str(run_dir), str(folder), "--json"])
+        rows.append({"images": n, "peak_rss_mib": rss, "seconds": seconds, "images_per_second": n / seconds})
+    growth = rows[-1]["peak_rss_mib"] - rows[0]["peak_rss_mib"]
+    per_image = growth / (rows[-1]["images"] - rows[0]["images"]) * 1024 if len(rows) > 1 else 0.0
+    return {"rows": rows, "growth_mib": growth, "growth_kib_per_image": per_image, "self_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
