@@ -85,7 +85,7 @@ def start_training(config: TrainConfig, run_dir: str | os.PathLike[str]) -> int:
     command = train_command(config, run_dir)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))}
     try:
-        log = open(log_path, "x", encoding="utf-8")  # noqa: SIM115 (handed to the child, closed below)
+        log = open(log_path, "x", encoding="utf-8")  # handed to the child, closed below
     except FileExistsError:
         raise SiameseError(f"a job named {run_dir.name} already exists in {run_dir.parent}; choose another name") from None
     with log:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from siamese.errors import SiameseError
 from siamese.evaluation import class_distances, place_on_map
 from siamese.representatives import METHODS, class_medoids, project_tsne
 from siamese.runs import Run
@@ -63,8 +64,6 @@ def compute_map(embeddings: np.ndarray, labels: np.ndarray, class_names: list[st
         seed: t-SNE seed.
     """
     if method not in METHODS:
-        from siamese.errors import SiameseError
-
         raise SiameseError(f"method {method!r} is not known; use one of {', '.join(METHODS)}")
     xy = project_tsne(embeddings, perplexity, seed)
     chosen = class_medoids(xy if method == "tsne-medoid" else embeddings, labels)

@@ -1,0 +1,151 @@
+"""Plotly figure builders: each takes plain tables or values and returns a figure, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Browsers hover SVG markers reliably; WebGL only pays off for many points.
+SVG_POINT_LIMIT = 1000
+CLASS_COLOURS = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
+REPRESENTATIVE_COLOUR = "#111111"
+SET_COLOURS = {"right class": "#2a9d8f", "wrong class": "#e76f51", "unknown": "#6d597a"}
+LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white"}
+
+
+def _scatter_class(n_points: int) -> type[go.Scatter] | type[go.Scattergl]:
+    return go.Scatter if n_points < SVG_POINT_LIMIT else go.Scattergl
+
+
+def class_colour(class_names: Sequence[str]) -> dict[str, str]:
+    return {name: CLASS_COLOURS[i % len(CLASS_COLOURS)] for i, name in enumerate(class_names)}
+
+
+def embedding_map(
+    table: pd.DataFrame,
+    class_names: Sequence[str],
+    overlay: pd.DataFrame | None = None,
+    probe_xy: Sequence[float] | None = None,
+    title: str = "",
+    legend: bool = True,
+) -> go.Figure:
+    """The t-SNE map: one trace per class, representatives large and dark.
+
+    Representatives are drawn first, underneath: a well-trained class collapses into a
+    tight cluster around its representative, and its own points must stay visible and
+    hoverable on top of the big marker. The drag mode is left to Streamlit: with point
+    selection it pans and a click selects (a drag mode of lasso would turn click
+    selection off); lasso and box are in the toolbar.
+
+    Every point's ``customdata`` starts with its global row in ``table`` (overlay rows
+    continue after the last table row), because a selection reports point indices per
+    trace; then the file name and the distance to its class representative for hover.
+    """
+    scatter = _scatter_class(len(table) + (len(overlay) if overlay is not None else 0))
+    colours = class_colour(class_names)
+    fig = go.Figure()
+    rows = table.assign(row=range(len(table)), name=[Path(f).name for f in table["file"]])
+    hover = "<b>%{customdata[3]}</b><br>%{customdata[1]}<br>distance to representative: %{customdata[2]:.3g}<extra></extra>"
+    reps = rows[rows["representative"]]
+    fig.add_trace(scatter(
+        x=reps["x"], y=reps["y"], mode="markers", name="representatives",
+        marker={"size": 20, "color": REPRESENTATIVE_COLOUR, "symbol": "diamond", "line": {"width": 2, "color": [colours[c] for c in reps["class"]]}},
+        customdata=reps[["row", "name", "distance_to_representative", "class"]].to_numpy(dtype=object),
+        hovertemplate="<b>%{customdata[3]}</b> (representative)<br>%{customdata[1]}<extra></extra>",
+    ))
+    for name in class_names:
+        part = rows[(rows["class"] == name) & ~rows["representative"]]
+        if len(part):
+            fig.add_trace(scatter(
+                x=part["x"], y=part["y"], mode="markers", name=name, legendgroup=name,
+                marker={"size": 8, "color": colours[name], "opacity": 0.8},
+                customdata=part[["row", "name", "distance_to_representative", "class"]].to_numpy(dtype=object), hovertemplate=hover,
+            ))
+    if overlay is not None and len(overlay):
+        placed = overlay.assign(row=range(len(table), len(table) + len(overlay)), name=[Path(f).name for f in overlay["file"]], distance=float("nan"))
+        fig.add_trace(scatter(
+            x=placed["x"], y=placed["y"], mode="markers", name="test images (approximate place)",
+            marker={"size": 9, "symbol": "x-thin", "line": {"width": 2, "color": [colours.get(c, "#777") for c in placed["class"]]}},
+            customdata=placed[["row", "name", "distance", "class"]].to_numpy(dtype=object),
+            hovertemplate="<b>%{customdata[3]}</b> (test)<br>%{customdata[1]}<extra></extra>",
+        ))
+    if probe_xy is not None:
+        fig.add_trace(go.Scatter(
+            x=[probe_xy[0]], y=[probe_xy[1]], mode="markers", name="probe (approximate place)",
+            marker={"size": 24, "symbol": "star", "color": "#ffb703", "line": {"width": 2, "color": "#000"}},
+            hovertemplate="probe<extra></extra>",
+        ))
+    fig.update_layout(**LAYOUT, title=title, height=560, showlegend=legend, legend={"itemsizing": "constant"}, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2")
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def training_curves(history: pd.DataFrame, total_epochs: int) -> go.Figure:
+    """Loss and pair accuracy per epoch (validation dashed, when there is one)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Contrastive loss", "Pair accuracy"))
+    for col, metric in ((1, "loss"), (2, "pair_accuracy")):
+        for prefix, dash in (("", "solid"), ("val_", "dash")):
+            name = prefix + metric
+            if name in history.columns:
+                fig.add_trace(go.Scatter(x=history["epoch"], y=history[name], mode="lines+markers", name=name.replace("_", " "), line={"dash": dash}), row=1, col=col)
+    fig.update_xaxes(title_text="epoch", range=[0.5, max(total_epochs, 1) + 0.5])
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_layout(**LAYOUT, height=320)
+    return fig
+
+
+def distance_histograms(groups: Mapping[str, Sequence[float]], threshold: float) -> go.Figure:
+    """Overlaid histograms of nearest-class distance per group, with the threshold line."""
+    fig = go.Figure()
+    for name, values in groups.items():
+        if len(values):
+            fig.add_trace(go.Histogram(x=list(values), name=f"{name} ({len(values)})", opacity=0.6, marker_color=SET_COLOURS.get(name), nbinsx=40))
+    fig.add_vline(x=threshold, line={"color": "#000", "dash": "dash", "width": 2}, annotation_text=f"threshold {threshold:.3g}")
+    fig.update_layout(**LAYOUT, barmode="overlay", height=340, title="Distance to the nearest class", xaxis_title="distance", yaxis_title="images")
+    return fig
+
+
+def roc_curve(false_reject_known: Sequence[float], reject_unknown: Sequence[float], auroc: float, point: tuple[float, float]) -> go.Figure:
+    """Known-vs-unknown ROC with the current threshold's point marked."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"color": "#bbb", "dash": "dot"}, name="chance", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=list(false_reject_known), y=list(reject_unknown), mode="lines", name=f"ROC (AUROC {auroc:.3f})", line={"color": "#264653"}))
+    fig.add_trace(go.Scatter(
+        x=[point[0]], y=[point[1]], mode="markers", name="current threshold", marker={"size": 14, "color": "#e63946", "line": {"width": 2, "color": "#000"}},
+        hovertemplate="known rejected %{x:.3f}<br>unknown rejected %{y:.3f}<extra></extra>",
+    ))
+    fig.update_layout(**LAYOUT, height=340, title="Rejecting unknown faces", xaxis_title="known images rejected (false reject rate)", yaxis_title="unknown images rejected")
+    fig.update_xaxes(range=[-0.02, 1.02])
+    fig.update_yaxes(range=[-0.02, 1.02])
+    return fig
+
+
+def class_distance_bars(distances: Mapping[str, float], threshold: float, nearest: str) -> go.Figure:
+    """Distance from a probe to every class, nearest first, with the threshold line."""
+    ordered = sorted(distances.items(), key=lambda kv: kv[1])
+    fig = go.Figure(go.Bar(
+        x=[k for k, _ in ordered], y=[v for _, v in ordered],
+        marker_color=["#e63946" if k == nearest else "#8d99ae" for k, _ in ordered],
+        hovertemplate="%{x}: %{y:.3g}<extra></extra>",
+    ))
+    fig.add_hline(y=threshold, line={"color": "#000", "dash": "dash", "width": 2}, annotation_text=f"threshold {threshold:.3g}")
+    fig.update_layout(**LAYOUT, height=320, title="Distance to each class", yaxis_title="distance")
+    return fig
+
+
+def class_counts(counts: Mapping[str, int]) -> go.Figure:
+    """Images per class."""
+    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color="#457b9d", hovertemplate="%{x}: %{y} images<extra></extra>"))
+    fig.update_layout(**LAYOUT, height=260, title="Images per class", yaxis_title="images")
+    return fig
+
+
+def figure_config() -> dict[str, Any]:
+    """Plotly toolbar settings shared by every chart."""
+    return {"displaylogo": False}

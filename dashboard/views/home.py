@@ -1,0 +1,86 @@
+"""Home: what the tool does, the selected run and dataset, the run's headline numbers, links."""
+
+from __future__ import annotations
+
+import streamlit as st
+import ui
+
+import siamese
+
+st.title("Siamese thermal faces")
+st.markdown(
+    "Identify people from **thermal face images** with a siamese network: split the data, train the "
+    "network with a contrastive loss, look at the learned embedding as a t-SNE map with one representative "
+    "image per class, choose a distance threshold, and measure how well known faces are identified and "
+    "unknown faces rejected. Upload a probe image at any time to identify it on the spot."
+)
+
+run = ui.selected_run()
+dataset = ui.selected_dataset()
+left, right = st.columns(2)
+with left:
+    st.subheader("Selected run")
+    if run is None:
+        st.info("No run yet. Train one on the Train page, or from the command line: `python -m siamese train sample_data/thermal_faces/train --out runs/demo`.")
+    else:
+        summary = run.summary()
+        st.markdown(
+            f"**{run.name}** · {summary['status']} · {summary['classes']} classes · "
+            f"{summary['epochs_done']} of {summary['epochs']} epochs  \n"
+            f"trained on `{ui.display_path(run.train_dir)}` · input {'×'.join(map(str, run.input_shape))}"
+        )
+        if run.status == "failed":
+            st.error(f"This run failed: {run.error or 'no reason recorded'}. Train it again on the Train page.")
+with right:
+    st.subheader("Selected dataset")
+    if dataset is None:
+        st.info("No dataset found under the data folders. Put a folder with one sub-folder of images per class under `sample_data/` or `runs/`.")
+    else:
+        try:
+            listing = ui.scan(str(dataset))
+            st.markdown(f"`{ui.display_path(dataset)}` · {len(listing.class_names)} classes · {len(listing.paths)} images")
+        except siamese.SiameseError as exc:
+            st.error(str(exc))
+
+# The headline numbers need the network (TensorFlow), so the page is drawn first and
+# the numbers fill this slot afterwards.
+headline = st.container()
+
+st.subheader("Pages")
+links = st.columns(5)
+for column, (page, label, icon, text) in zip(links, [
+    ("data.py", "Data", ":material/photo_library:", "Gallery per class, palettes, skipped files, train/test split."),
+    ("train.py", "Train", ":material/model_training:", "Every setting, live progress, cancel."),
+    ("embeddings.py", "Embeddings", ":material/scatter_plot:", "Interactive t-SNE map and representatives."),
+    ("evaluate.py", "Evaluate", ":material/fact_check:", "Threshold, confusion table, histograms, ROC."),
+    ("probe.py", "Probe", ":material/person_search:", "Upload one image and identify it."),
+]):
+    with column:
+        st.page_link(str(ui.VIEWS / page), label=label, icon=icon)
+        st.caption(text)
+
+with headline:
+    if run is not None and run.status in ("complete", "cancelled") and run.has_model:
+        st.subheader("Headline numbers")
+        test_dir, unknown_dir = ui.sibling_dataset(run, "test"), ui.sibling_dataset(run, "unknown")
+        if not run.has_representatives:
+            st.info("This run has no representatives yet; choose them on the Embeddings page to see its accuracy.")
+        elif test_dir is None:
+            st.info(f"No test set found beside {ui.display_path(run.train_dir)}; evaluate the run on the Evaluate page.")
+        else:
+            try:
+                metrics = ui.evaluation(run, test_dir, unknown_dir).metrics()
+            except siamese.SiameseError as exc:
+                st.error(str(exc))
+            else:
+                cols = st.columns(4)
+                cols[0].metric("Accuracy (nearest class)", f"{metrics['accuracy']:.1%}", help="Nearest class right, threshold ignored.")
+                cols[1].metric("Identified rate", f"{metrics['identified_rate']:.1%}", help=f"Nearest class right and closer than the suggested threshold {metrics['threshold']:.3g}.")
+                if "auroc_unknown" in metrics:
+                    cols[2].metric("AUROC known vs unknown", f"{metrics['auroc_unknown']:.3f}")
+                    cols[3].metric("Unknown rejected", f"{metrics['rejection_rate']:.1%}")
+                st.caption(
+                    f"{metrics['n_test']} test images from `{ui.display_path(test_dir)}`"
+                    + (f" and {metrics['n_unknown']} unknown from `{ui.display_path(unknown_dir)}`" if unknown_dir else "")
+                    + f", at the run's suggested threshold {metrics['threshold']:.3g}."
+                )

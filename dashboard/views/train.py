@@ -1,0 +1,111 @@
+"""Train: every training setting, Start and Cancel, and live progress of background trainings.
+
+Training runs as its own OS process (``siamese.jobs``) writing into ``runs/<name>/``;
+this page only reads that folder, so a training survives navigation, a browser reload
+and even a dashboard restart, and the page shows it again on return.
+"""
+
+from __future__ import annotations
+
+import charts
+import streamlit as st
+import ui
+
+import siamese
+from siamese.data import parse_shape
+from siamese.jobs import Job, cancel_training, list_jobs, start_training, unique_run_name
+
+ACTIVE = ("starting", "running")
+SHOWN_JOBS = 4
+
+st.title("Train")
+
+with st.form("train"):
+    st.markdown("A siamese network learns an embedding where photos of one person lie close together (contrastive loss).")
+    dataset = ui.dataset_select("Training data", key="train_data", default=ui.selected_dataset())
+    cols = st.columns(4)
+    epochs = cols[0].number_input("Epochs", min_value=1, max_value=1000, value=40, step=1)
+    batch_size = cols[1].number_input("Batch size", min_value=2, max_value=4096, value=32, step=1)
+    margin = cols[2].number_input("Margin", min_value=0.01, max_value=10.0, value=0.6, step=0.05, format="%.2f", help="Different-person pairs are pushed at least this far apart.")
+    learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=0.0008, step=0.0001, format="%.5f")
+    cols = st.columns(3)
+    input_shape = cols[0].text_input("Input shape (H,W,C)", value="", placeholder="blank: the first image's, e.g. 60,80,3", help="Every image is converted and resized to this.")
+    seed = cols[1].number_input("Seed", min_value=0, value=0, step=1)
+    validation_split = cols[2].number_input("Validation split", min_value=0.0, max_value=0.9, value=0.0, step=0.05, help="Fraction of each class held out to validate each epoch (0 for none).")
+    start = st.form_submit_button("Start training", type="primary")
+
+if start:
+    try:
+        if dataset is None:
+            raise siamese.SiameseError("no dataset found; put a folder with one sub-folder of images per class under sample_data/ or runs/")
+        config = siamese.TrainConfig(
+            train_dir=str(dataset), epochs=int(epochs), batch_size=int(batch_size), margin=float(margin),
+            learning_rate=float(learning_rate), input_shape=list(parse_shape(input_shape)) if input_shape.strip() else None,
+            seed=int(seed), validation_split=float(validation_split),
+        )
+        ui.runs_root().mkdir(parents=True, exist_ok=True)
+        run_dir = ui.runs_root() / unique_run_name(ui.runs_root())
+        start_training(config, run_dir)
+    except siamese.SiameseError as exc:
+        st.error(str(exc))
+    else:
+        st.toast(f"Training started: {run_dir.name}")
+
+
+def show_job(job: Job) -> None:
+    """One training's state: epoch bar and curves while it runs, the outcome after."""
+    run = job.run()
+    with st.container(border=True):
+        head = st.columns([4, 1])
+        head[0].markdown(f"**{job.name}** · {job.state}")
+        if job.state in ACTIVE and head[1].button("Cancel", key=f"cancel-{job.name}", help="Stops after the current batch; the best model so far is kept."):
+            cancel_training(job)
+            st.toast(f"Cancel requested for {job.name}")
+        if job.state == "starting" or run is None:
+            if job.state == "failed":
+                st.error("The training process ended before it started training. Its output:")
+                st.code(job.log_tail() or "(no output)", language=None)
+            else:
+                st.progress(0.0, text="Starting: reading the images and loading TensorFlow...")
+            return
+        done, total = int(run.info.get("epochs_done", 0)), int(run.config.epochs)
+        if job.state == "running":
+            st.progress(min(done / max(total, 1), 1.0), text=f"Epoch {done} of {total}")
+        elif job.state == "complete":
+            st.success(f"Finished {done} epochs. Choose **{run.name}** in the sidebar, then its representatives are chosen on the Embeddings page.")
+        elif job.state == "cancelled":
+            st.warning(f"Cancelled after {done} of {total} epochs; the best model so far is kept.")
+        else:
+            st.error(f"Failed: {run.error or 'no reason recorded'}")
+            st.code(job.log_tail() or "(no output)", language=None)
+        history = run.history()
+        if len(history):
+            st.plotly_chart(charts.training_curves(history, total), config=charts.figure_config(), key=f"curves-{job.name}")
+
+
+def show_jobs() -> None:
+    jobs = list_jobs(ui.runs_root())[:SHOWN_JOBS]
+    if not jobs:
+        st.caption("No training started from the dashboard yet.")
+    for job in jobs:
+        show_job(job)
+    active = {j.name for j in jobs if j.state in ACTIVE}
+    # When a training ends, the whole app reruns so the run picker lists the new run.
+    if st.session_state.get("_active_jobs", set()) - active:
+        st.session_state["_active_jobs"] = active
+        ui.find_datasets.clear()
+        st.rerun(scope="app")
+    st.session_state["_active_jobs"] = active
+
+
+@st.fragment(run_every=2)
+def live_jobs() -> None:
+    """Redrawn every two seconds while a training is active."""
+    show_jobs()
+
+
+st.subheader("Trainings")
+if any(job.state in ACTIVE for job in list_jobs(ui.runs_root())[:SHOWN_JOBS]):
+    live_jobs()
+else:
+    show_jobs()

@@ -1,0 +1,263 @@
+"""Every dashboard page driven in-process with Streamlit's AppTest, on a tiny trained run."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dashboard_fixtures
+import pandas as pd
+import pytest
+from dashboard_fixtures import DASHBOARD, ROOT, DashboardData
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+import siamese
+from siamese.jobs import list_jobs
+
+TIMEOUT = 30
+# The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
+dashboard_data = dashboard_fixtures.dashboard_data
+dashboard_env = dashboard_fixtures.dashboard_env
+
+
+def open_page(page: str | None = None) -> AppTest:
+    """Run the app, then switch to ``page`` (a file in dashboard/views), and check it ran cleanly."""
+    at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=TIMEOUT).run()
+    if page is not None:
+        at.switch_page(f"views/{page}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def image_captions(at: AppTest) -> list[str]:
+    """Captions of every st.image on the page."""
+    return [caption for element in at.image for caption in element.captions]
+
+
+def texts(at: AppTest) -> str:
+    """All markdown, captions, alerts and titles of the page, joined."""
+    parts = [*at.title, *at.markdown, *at.caption, *at.info, *at.success, *at.warning, *at.error]
+    return "\n".join(str(p.value) for p in parts)
+
+
+def test_home_shows_run_dataset_numbers_and_links(dashboard_env: DashboardData):
+    at = open_page()
+    assert at.title[0].value == "Siamese thermal faces"
+    run = siamese.load_run(dashboard_env.run)
+    assert at.sidebar.selectbox(key="_run_picker").value == str(dashboard_env.run.resolve())
+    assert run.name in texts(at)
+    labels = {m.label for m in at.metric}
+    assert {"Accuracy (nearest class)", "Identified rate", "AUROC known vs unknown", "Unknown rejected"} <= labels
+    links = {link.proto.label for link in at.get("page_link")}
+    assert links == {"Data", "Train", "Embeddings", "Evaluate", "Probe"}
+
+
+def test_fresh_clone_opens_on_the_committed_demo_run(tmp_path: Path, monkeypatch):
+    demo, data = ROOT / "sample_data" / "demo_run", ROOT / "sample_data" / "thermal_faces"
+    if not (demo / "run.json").exists():
+        pytest.skip("sample_data/demo_run is not committed yet")
+    for name in ("SIAMESE_RUN_ROOTS", "SIAMESE_DATA_ROOTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIAMESE_RUNS_DIR", str(tmp_path / "runs"))  # as on a fresh clone: no runs of our own
+    at = open_page()
+    assert at.sidebar.selectbox(key="_run_picker").value == str(demo.resolve())
+    run = siamese.load_run(demo)
+    assert run.class_names == siamese.scan_folder(data / "train").class_names == siamese.scan_folder(data / "test").class_names
+    assert run.status == "complete" and run.has_representatives
+    assert at.sidebar.selectbox(key="_dataset_picker").value == str((data / "train").resolve())
+    assert len(at.metric) == 4
+
+
+def test_home_first_paint_imports_no_tensorflow():
+    # The modules Home needs to draw (everything but the headline numbers) must not
+    # pull in TensorFlow, or the first paint waits for its import.
+    code = f"import sys; sys.path[:0] = [{str(DASHBOARD.parent)!r}, {str(DASHBOARD)!r}]; import ui, charts; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "False"
+
+
+def test_run_choice_is_remembered_across_pages(dashboard_env: DashboardData):
+    at = open_page("data.py")
+    at.switch_page("views/evaluate.py").run()
+    assert at.sidebar.selectbox(key="_run_picker").value == str(dashboard_env.run.resolve())
+    assert at.session_state["run"] == str(dashboard_env.run.resolve())
+
+
+def test_data_gallery_skipped_files_palette_and_split(dashboard_env: DashboardData, tmp_path: Path, monkeypatch):
+    dataset = tmp_path / "faces"
+    for class_dir in sorted((dashboard_env.data / "train").iterdir())[:2]:
+        (dataset / class_dir.name).mkdir(parents=True)
+        for image in sorted(class_dir.iterdir())[:3]:
+            (dataset / class_dir.name / image.name).write_bytes(image.read_bytes())
+    (dataset / class_dir.name / "notes.txt").write_text("not an image")
+    before = sorted(p.relative_to(dataset) for p in dataset.rglob("*"))
+    monkeypatch.setenv("SIAMESE_DATA_ROOTS", str(tmp_path))
+
+    at = open_page("data.py")
+    assert "6 images" in texts(at) and "2 classes" in texts(at)
+    assert len(image_captions(at)) == 6
+    skipped = at.table[0].value
+    assert list(skipped["file"].str.endswith("notes.txt")) == [True]
+    assert "not an image file" in skipped["reason"].iloc[0]
+
+    at.segmented_control(key="palette").set_value("ironbow").run()
+    assert not at.exception
+
+    at.number_input[1].set_value(0.5)
+    at.button[0].click().run()  # the split form's submit button
+    assert not at.exception and at.success, texts(at)
+    splits = list(dashboard_env.runs_dir.glob("faces-split-*"))
+    assert len(splits) == 1
+    assert sorted(p.name for p in (splits[0] / "test").iterdir()) == sorted(p.name for p in dataset.iterdir() if p.is_dir())
+    assert sorted(p.relative_to(dataset) for p in dataset.rglob("*")) == before  # copies: the source is unchanged
+
+
+def test_empty_dataset_folder_says_what_is_missing(dashboard_env: DashboardData, tmp_path: Path, monkeypatch):
+    (tmp_path / "empty" / "person_a").mkdir(parents=True)
+    (tmp_path / "empty" / "person_a" / "readme.txt").write_text("no images here")
+    (tmp_path / "empty" / "person_b").mkdir()
+    (tmp_path / "empty" / "person_b" / "face.png").write_bytes(b"not really a png")
+    monkeypatch.setenv("SIAMESE_DATA_ROOTS", str(tmp_path))
+    at = open_page("data.py")
+    assert not at.exception
+    # The one "image" is unreadable: the gallery names the file and why, no traceback.
+    assert any("face.png" in c.value and "cannot be read" in c.value for c in at.caption), texts(at)
+
+
+def test_train_starts_a_background_run_that_finishes_and_is_listed(dashboard_env: DashboardData):
+    at = open_page("train.py")
+    at.selectbox(key="train_data").set_value(str((dashboard_env.data / "train").resolve()))
+    at.number_input[0].set_value(1)  # epochs
+    at.number_input[1].set_value(8)  # batch size
+    at.button[0].click().run()
+    assert not at.exception and not at.error, texts(at)
+    jobs = list_jobs(dashboard_env.runs_dir)
+    assert len(jobs) == 1 and jobs[0].state in ("starting", "running", "complete")
+    deadline = time.monotonic() + 180
+    while list_jobs(dashboard_env.runs_dir)[0].state in ("starting", "running"):
+        assert time.monotonic() < deadline, jobs[0].log_tail()
+        time.sleep(1)
+    job = list_jobs(dashboard_env.runs_dir)[0]
+    assert job.state == "complete", job.log_tail()
+
+    at = open_page("train.py")  # a new session (a browser reload) still shows it
+    assert "Finished 1 epochs" in texts(at)
+    assert any(option.startswith(str(job.run_dir.resolve())) for option in at.sidebar.selectbox(key="_run_picker").options)
+
+
+def test_embeddings_injected_selection_shows_images_and_a_map_is_cached(dashboard_env: DashboardData):
+    at = open_page("embeddings.py")
+    table = siamese.load_run(dashboard_env.run).training_map()
+    row = int(table.index[~table["representative"]][2])
+    file_name = Path(table["file"].iloc[row]).name
+    # What the browser sends when a point is clicked: per-trace indices, plus our customdata.
+    at.session_state["embedding_map"] = {
+        "selection": {"points": [{"curve_number": 1, "point_number": 0, "point_index": 0, "customdata": [row, file_name, 0.1, table["class"].iloc[row]]}], "point_indices": [0], "box": [], "lasso": []},
+    }
+    at.run()
+    assert not at.exception
+    captions = [c for c in image_captions(at) if file_name in c]
+    assert captions and captions[0].startswith(table["class"].iloc[row])
+
+    # Representative gallery: one cell per class.
+    assert sum("both methods" in c or c.startswith("t-SNE:") for c in image_captions(at)) == len(siamese.load_run(dashboard_env.run).class_names)
+
+    maps = dashboard_env.run / "maps"
+    at.slider(key=f"perplexity:{dashboard_env.run.resolve()}").set_value(3.0).run()
+    assert not at.exception
+    assert "Preview" in texts(at)
+    cached = list(maps.glob("tsne-medoid-p3-*.csv"))
+    assert len(cached) == 1
+    # Reopening the same map reads the cached file instead of running t-SNE again.
+    started = time.monotonic()
+    assert siamese.maps.training_map(siamese.load_run(dashboard_env.run), "tsne-medoid", 3.0, 0).equals(pd.read_csv(cached[0]))
+    assert time.monotonic() - started < 1.0
+
+
+def test_run_without_representatives_offers_to_choose_them(dashboard_env: DashboardData, tmp_path: Path, monkeypatch):
+    bare = dashboard_env.run.parent / "bare"
+    if not bare.exists():
+        bare.mkdir()
+        for name in ("run.json", "history.csv", "model.keras"):
+            (bare / name).write_bytes((dashboard_env.run / name).read_bytes())
+    monkeypatch.setenv("SIAMESE_RUN_ROOTS", str(bare))
+    at = open_page()
+    at.sidebar.selectbox(key="_run_picker").set_value(str(bare.resolve())).run()
+    at.switch_page("views/evaluate.py").run()
+    assert "no class representatives" in texts(at)
+    at.button[0].click().run()  # "Choose representatives"
+    assert not at.exception, texts(at)
+    assert siamese.load_run(bare).has_representatives
+    assert at.table, texts(at)  # the page now evaluates
+
+
+def test_evaluate_slider_changes_the_confusion_table(dashboard_env: DashboardData):
+    at = open_page("evaluate.py")
+    run = siamese.load_run(dashboard_env.run)
+    slider = at.slider[0]
+    assert slider.value == pytest.approx(run.suggested_threshold(), rel=0.02)  # within a slider step
+    n_test = int(at.table[0].value.to_numpy().sum())
+
+    slider.set_value(0.0).run()
+    table = at.table[0].value
+    assert int(table["unknown"].sum()) == n_test  # nothing is closer than 0: all rejected
+    assert at.metric[0].value == "0.0%"  # identified rate
+
+    slider.set_value(slider.max).run()
+    table = at.table[0].value
+    assert int(table["unknown"].sum()) == 0  # everything is accepted
+    assert int(table.to_numpy().sum()) == n_test
+
+    # A suggested threshold button moves the slider there.
+    suggestion = [b for b in at.button if b.key == "suggest-eer"][0]
+    suggestion.click().run()
+    expected = siamese.evaluate(run, dashboard_env.data / "test", dashboard_env.data / "unknown").suggestions()["eer"]["threshold"]
+    assert at.slider[0].value == pytest.approx(expected, rel=0.02)
+
+    # Choosing a confusion cell shows exactly its images.
+    cell = at.selectbox(key="eval_cell")
+    first = cell.options[0]
+    cell.select_index(0).run()
+    count = int(first.rsplit("(", 1)[1].split()[0])
+    assert len([c for c in image_captions(at) if ".png" in c]) == count
+    assert any(b.proto.label.startswith("Download") for b in at.get("download_button"))
+
+
+def png_bytes(size: tuple[int, int] = (80, 60)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (40, 40, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_probe_upload_shows_verdict_bars_and_map(dashboard_env: DashboardData):
+    at = open_page("probe.py")
+    assert at.info  # asks for an upload
+    image = sorted((dashboard_env.data / "test").rglob("*.png"))[0]
+    at.file_uploader[0].upload(image.name, image.read_bytes(), "image/png").run()
+    assert not at.exception and not at.error, texts(at)
+    verdict = (at.success or at.warning)[0].value
+    assert verdict.startswith("Identified as") or verdict.startswith("**Unknown person**")
+    assert "Identified as" in verdict or "Unknown person" in verdict
+    assert any(c.startswith("probe: ") for c in image_captions(at))
+    assert len(at.get("plotly_chart")) == 2  # distance per class, place on the map
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("notes.png", b"this is text, not a picture", "cannot be read as an image"),
+    ("huge.png", None, "decompression bomb"),
+    ("big.png", b"\0" * (5 * 1024 * 1024 + 1), "more than the 5 MB limit"),
+], ids=["not-an-image", "decompression-bomb", "too-large"])
+def test_probe_bad_upload_gets_a_clear_message(dashboard_env: DashboardData, name: str, data: bytes | None, message: str):
+    if data is None:
+        buffer = io.BytesIO()
+        Image.new("1", (9000, 9000)).save(buffer, format="PNG")  # 81 megapixels in a few kilobytes
+        data = buffer.getvalue()
+    at = open_page("probe.py")
+    at.file_uploader[0].upload(name, data, "image/png").run()
+    assert not at.exception
+    assert at.error and message in at.error[0].value, texts(at)
+    assert not at.success
