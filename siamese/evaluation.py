@@ -84,7 +84,12 @@ def unknown_roc(known_distance: np.ndarray, unknown_distance: np.ndarray) -> Roc
     fnr = 1.0 - tpr
     i = int(np.argmin(np.abs(fnr - fpr)))
     finite = np.where(np.isfinite(thresholds), thresholds, score.max() + EPSILON)
-    return Roc(fpr, tpr, finite, float(roc_auc_score(y, score)), float((fpr[i] + fnr[i]) / 2.0), float(finite[i]))
+    # scikit-learn's threshold is the lowest score of the rejected side; any value down to
+    # the next lower score gives the same errors. The middle of that gap is the robust
+    # choice: when the two sides do not overlap it leaves both the same room.
+    lower = score[score < finite[i]]
+    eer_threshold = (lower.max() + finite[i]) / 2.0 if lower.size else finite[i]
+    return Roc(fpr, tpr, finite, float(roc_auc_score(y, score)), float((fpr[i] + fnr[i]) / 2.0), float(eer_threshold))
 
 
 def equal_error_threshold(genuine: np.ndarray, impostor: np.ndarray) -> float:

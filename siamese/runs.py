@@ -43,11 +43,12 @@ class TrainConfig:
     epochs: int = 40
     batch_size: int = 32
     margin: float = 0.6
-    learning_rate: float = 0.0008
+    learning_rate: float = 0.004
     input_shape: list[int] | None = None
     seed: int = 0
     validation_split: float = 0.0
     val_dir: str | None = None
+    precision: str = "auto"
     class_names: list[str] = field(default_factory=list)
     data_fingerprint: str = ""
     n_train: int = 0
@@ -61,6 +62,7 @@ class TrainConfig:
             (self.margin > 0, "margin", self.margin, "a positive number such as 0.6"),
             (0 < self.learning_rate < 1, "learning rate", self.learning_rate, "a number between 0 and 1 such as 0.0008"),
             (0 <= self.validation_split < 1, "validation split", self.validation_split, "a fraction between 0 and 1 such as 0.2"),
+            (self.precision in ("auto", "float32", "mixed_bfloat16"), "precision", self.precision, "auto, float32 or mixed_bfloat16"),
         ]
         for ok, name, value, expected in checks:
             if not ok:
@@ -200,8 +202,9 @@ class Run:
 
                 if not self.has_model:
                     raise SiameseError(f"run {self.path} has no {MODEL_FILE} yet; wait for the first epoch to finish or train the run again")
-                model = self.siamese_model()
-                embedding = model.get_layer("embedding")
+                from siamese.model import as_float32
+
+                embedding = as_float32(self.siamese_model().get_layer("embedding"))
                 self._embedding = embedding
                 # A plain tf.function, not XLA: XLA's CPU code for the 16x16 depthwise
                 # layer runs 5-10x slower than TensorFlow's oneDNN kernels (bench/README.md).

@@ -270,8 +270,10 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     config.n_validation = len(data.val_rows)
 
     from siamese.backend import keras
-    from siamese.model import build_embedding_network, build_siamese, compile_siamese, plan_architecture
+    from siamese.model import build_embedding_network, build_siamese, compile_siamese, plan_architecture, preferred_precision
 
+    if config.precision == "auto":
+        config.precision = preferred_precision()
     keras.utils.set_random_seed(config.seed)
     info = new_run_info(config, plan_architecture(data.input_shape))
     if strategy is not None:
@@ -280,7 +282,7 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     try:
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
-            model = build_siamese(build_embedding_network(data.input_shape))
+            model = build_siamese(build_embedding_network(data.input_shape, config.precision))
             compile_siamese(model, config.margin, config.learning_rate)
         train_labels = data.labels[data.train_rows]
         train_batches = pair_dataset(data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True)

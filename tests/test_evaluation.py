@@ -51,15 +51,16 @@ def test_roc_auroc_and_eer_on_a_tiny_example():
     roc = unknown_roc(known, unknown)
     # 16 known/unknown pairs, unknown is farther in all but (0.6 vs 0.4) and (0.6 vs 0.5)
     assert roc.auroc == pytest.approx(14 / 16)
-    # at threshold 0.4: known rejected 1/4 (0.6), unknown accepted 0/4 ... at 0.6: 1/4 vs 2/4
+    # rejecting at >= 0.5 (or anything in (0.4, 0.5]): known rejected 1/4 (0.6), unknown
+    # accepted 1/4 (0.4); the threshold sits in the middle of that gap
     assert roc.eer == pytest.approx(0.25)
-    assert 0.3 < roc.eer_threshold <= 0.6
+    assert roc.eer_threshold == pytest.approx(0.45)
 
 
 def test_perfect_separation_has_zero_eer():
     roc = unknown_roc(np.array([0.1, 0.2]), np.array([0.8, 0.9]))
     assert roc.auroc == 1.0 and roc.eer == 0.0
-    assert 0.2 < roc.eer_threshold <= 0.8
+    assert roc.eer_threshold == pytest.approx(0.5)  # halfway between 0.2 and 0.8
 
 
 def test_threshold_sweep_hand_values():

@@ -81,3 +81,19 @@ def test_siamese_model_gives_zero_distance_for_identical_images():
     x = np.random.default_rng(0).random((3, 28, 28, 1), np.float32)
     d = np.asarray(model([x, x]))
     np.testing.assert_allclose(d, np.sqrt(1e-7), rtol=1e-3)
+
+
+def test_mixed_precision_network_converts_to_float32_with_the_same_weights():
+    from siamese.model import as_float32
+
+    mixed = build_embedding_network((28, 28, 1), precision="mixed_bfloat16")
+    assert mixed.layers[1].dtype_policy.name == "mixed_bfloat16"
+    assert mixed.layers[-1].dtype_policy.name == "float32"  # embeddings leave in full precision
+    plain = as_float32(mixed)
+    assert all(layer.dtype_policy.name == "float32" for layer in plain.layers)
+    for a, b in zip(mixed.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).random((4, 28, 28, 1), np.float32)
+    # bfloat16 keeps 8 bits of mantissa: the two agree to about 1%, not bit for bit
+    np.testing.assert_allclose(np.asarray(mixed(x)), np.asarray(plain(x)), atol=0.02)
+    assert as_float32(plain) is plain
