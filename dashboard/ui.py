@@ -33,9 +33,40 @@ DATASET_SEARCH_DEPTH = 3
 
 
 # Where things are --------------------------------------------------------------------
-def _extra_roots(variable: str) -> list[Path]:
-    """Folders listed in an environment variable, separated by os.pathsep (tests use them)."""
-    return [Path(p).expanduser().resolve() for p in os.environ.get(variable, "").split(os.pathsep) if p.strip()]
+# Extra folders for datasets and runs, for a server's own data. The dashboard never
+# reads outside its roots: datasets and runs are chosen from what lies under them.
+CONFIG_FILE = REPO_ROOT / "dashboard.toml"
+
+
+def _configured_roots(key: str) -> list[Path]:
+    """Folders listed under ``key`` in dashboard.toml (or SIAMESE_DASHBOARD_CONFIG), relative to that file."""
+    import tomllib
+
+    path = Path(os.environ.get("SIAMESE_DASHBOARD_CONFIG") or CONFIG_FILE)
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        st.error(f"{path} cannot be read ({exc}); fix it or remove it to use only sample_data/ and runs/.")
+        return []
+    entries = config.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        st.error(f"{path}: {key} must be a list of folder paths, such as {key} = [\"/data/thermal\"].")
+        return []
+    return [(path.parent / Path(e).expanduser()).resolve() for e in entries]
+
+
+def _extra_roots(variable: str, key: str) -> list[Path]:
+    """Folders from an environment variable (os.pathsep-separated; tests use them) and the config file."""
+    from_env = [Path(p).expanduser().resolve() for p in os.environ.get(variable, "").split(os.pathsep) if p.strip()]
+    return [*from_env, *_configured_roots(key)]
+
+
+def within_roots(path: str | os.PathLike[str], roots: list[Path]) -> bool:
+    """Whether ``path``, with ``..`` and symbolic links resolved, lies inside one of ``roots``."""
+    resolved = Path(path).resolve()
+    return any(resolved == root or root in resolved.parents for root in (r.resolve() for r in roots))
 
 
 def runs_root() -> Path:
@@ -45,12 +76,12 @@ def runs_root() -> Path:
 
 def run_roots() -> list[Path]:
     """Folders that hold runs (or are runs): SIAMESE_RUN_ROOTS first, then runs/ and sample_data/."""
-    return _unique([*_extra_roots("SIAMESE_RUN_ROOTS"), runs_root(), SAMPLE_ROOT])
+    return _unique([*_extra_roots("SIAMESE_RUN_ROOTS", "run_roots"), runs_root(), SAMPLE_ROOT])
 
 
 def data_roots() -> list[Path]:
     """Folders searched for datasets: SIAMESE_DATA_ROOTS first, then sample_data/ and runs/ (splits go there)."""
-    return _unique([*_extra_roots("SIAMESE_DATA_ROOTS"), SAMPLE_ROOT, runs_root()])
+    return _unique([*_extra_roots("SIAMESE_DATA_ROOTS", "data_roots"), SAMPLE_ROOT, runs_root()])
 
 
 def _unique(paths: list[Path]) -> list[Path]:
@@ -338,9 +369,12 @@ def dataset_select(label: str, key: str, default: Path | None, allow_none: bool 
 
 
 def selected_run() -> siamese.Run | None:
-    """The run chosen in the sidebar, or None (the page then says what to do)."""
+    """The run chosen in the sidebar, or None (the page then says what to do).
+
+    A path from outside the run roots is ignored, however it got into the session.
+    """
     path = st.session_state.get(RUN_KEY)
-    if not path:
+    if not path or not within_roots(path, run_roots()):
         return None
     try:
         return load_run(path)
@@ -349,8 +383,9 @@ def selected_run() -> siamese.Run | None:
 
 
 def selected_dataset() -> Path | None:
+    """The dataset chosen in the sidebar, or None; a path outside the data roots is ignored."""
     path = st.session_state.get(DATASET_KEY)
-    return Path(path) if path else None
+    return Path(path) if path and within_roots(path, data_roots()) else None
 
 
 def sibling_dataset(run: siamese.Run, name: str) -> Path | None:

@@ -1,0 +1,104 @@
+"""The dashboard stays inside its roots and leaves every dataset byte-identical."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import dashboard_fixtures
+import pytest
+from dashboard_fixtures import DASHBOARD, DashboardData
+from test_dashboard_apptest import open_page, png_bytes, texts
+
+from conftest import tree_digest
+from siamese.jobs import list_jobs
+
+dashboard_data = dashboard_fixtures.dashboard_data
+dashboard_env = dashboard_fixtures.dashboard_env
+sys.path.insert(0, str(DASHBOARD))
+import ui  # noqa: E402  (the dashboard's own helper module, imported as its pages do)
+
+
+@pytest.mark.parametrize(
+    "candidate, inside",
+    [
+        ("{root}/train", True),
+        ("{root}", True),
+        ("{root}/../", False),
+        ("{root}/train/../../..", False),
+        ("/etc", False),
+        ("/", False),
+        ("{root}/escape", False),  # a symbolic link inside the root that points outside it
+        ("{root}-sibling", False),  # a name that merely starts like the root
+    ],
+    ids=["inside", "the-root", "parent", "dot-dot-out", "absolute-etc", "filesystem-root", "symlink-out", "prefix-sibling"],
+)
+def test_within_roots_resolves_dot_dot_and_links(tmp_path: Path, candidate: str, inside: bool):
+    root = tmp_path / "root"
+    (root / "train").mkdir(parents=True)
+    (tmp_path / "root-sibling").mkdir()
+    os.symlink("/etc", root / "escape")
+    assert ui.within_roots(candidate.format(root=root), [root]) is inside
+
+
+def test_roots_from_the_config_file(tmp_path: Path, monkeypatch):
+    config = tmp_path / "conf" / "dashboard.toml"
+    config.parent.mkdir()
+    config.write_text('data_roots = ["../thermal", "/srv/faces"]\nrun_roots = ["../models"]\n')
+    monkeypatch.setenv("SIAMESE_DASHBOARD_CONFIG", str(config))
+    assert (tmp_path / "thermal").resolve() in ui.data_roots()
+    assert Path("/srv/faces") in ui.data_roots()
+    assert (tmp_path / "models").resolve() in ui.run_roots()
+
+
+@pytest.mark.parametrize("outside", ["/etc", "{data}/../../..", "/"], ids=["absolute", "dot-dot", "filesystem-root"])
+def test_a_session_cannot_point_pages_outside_the_roots(dashboard_env: DashboardData, outside: str):
+    path = outside.format(data=dashboard_env.data)
+    at = open_page()
+    for key in ("run", "_run_picker", "dataset", "_dataset_picker"):
+        at.session_state[key] = path
+    for page in ("views/home.py", "views/data.py", "views/embeddings.py", "views/evaluate.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert at.session_state["run"] == str(dashboard_env.run.resolve())
+        assert ui.within_roots(at.session_state["dataset"], [dashboard_env.data, dashboard_env.runs_dir])
+        assert "/etc" not in texts(at)
+
+
+def test_every_dashboard_action_leaves_the_dataset_byte_identical(dashboard_env: DashboardData):
+    before = tree_digest(dashboard_env.data)
+    at = open_page("data.py")
+    at.segmented_control(key="palette").set_value("inferno").run()
+    at.button[0].click().run()  # seeded train/test split (copies)
+    assert not at.exception and at.success, texts(at)
+
+    at.switch_page("views/embeddings.py").run()
+    at.slider(key=f"perplexity:{dashboard_env.run.resolve()}").set_value(4.0).run()
+    at.checkbox[0].check().run()  # show test images on the map
+    assert not at.exception, texts(at)
+
+    at.switch_page("views/evaluate.py").run()
+    at.slider[0].set_value(0.0).run()
+    at.selectbox(key="eval_cell").select_index(0).run()
+    assert not at.exception, texts(at)
+
+    at.switch_page("views/probe.py").run()
+    image = sorted((dashboard_env.data / "unknown").rglob("*.png"))[0]
+    at.file_uploader[0].upload(image.name, image.read_bytes(), "image/png").run()
+    at.file_uploader[0].upload("grey.png", png_bytes(), "image/png").run()
+    assert not at.exception, texts(at)
+
+    at.switch_page("views/train.py").run()
+    at.selectbox(key="train_data").set_value(str((dashboard_env.data / "train").resolve()))
+    at.number_input[0].set_value(1)
+    at.number_input[1].set_value(8)
+    at.button[0].click().run()
+    deadline = time.monotonic() + 180
+    while any(job.state in ("starting", "running") for job in list_jobs(dashboard_env.runs_dir)):
+        assert time.monotonic() < deadline
+        time.sleep(1)
+    assert all(job.state == "complete" for job in list_jobs(dashboard_env.runs_dir))
+
+    assert tree_digest(dashboard_env.data) == before  # same files, same bytes, nothing added
