@@ -298,6 +298,7 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
                 epochs=config.epochs,
                 verbose=verbose,
                 callbacks=[recorder, *extra_callbacks],
+                shuffle=False,  # pair_dataset shuffles and resamples every epoch itself
             )
             info["status"] = "cancelled" if recorder.cancelled else "complete"
         except KeyboardInterrupt:

@@ -1,0 +1,70 @@
+"""Ten browser sessions at once on Evaluate and Probe: no errors, each keeps its own threshold."""
+
+from __future__ import annotations
+
+import dashboard_fixtures
+import pytest
+from dashboard_fixtures import DashboardData
+from test_browser import CHROMIUM_ARGS, PAGES, TIMEOUT_MS, WIDTH, assert_no_exception, browser, server, wait_idle  # noqa: F401
+
+pytestmark = pytest.mark.browser
+dashboard_data = dashboard_fixtures.dashboard_data
+SESSIONS = 10
+
+
+@pytest.fixture()
+def pages(browser, server):  # noqa: F811
+    """Ten separate browser contexts: ten Streamlit sessions with their own state."""
+    contexts = [browser.new_context(viewport={"width": WIDTH, "height": 900}) for _ in range(SESSIONS)]
+    opened = []
+    for context in contexts:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS * 3)
+        opened.append(page)
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+def _open_all(pages, server: str, title: str) -> None:  # noqa: F811
+    for page in pages:  # start every load before waiting for any, so the server serves them together
+        page.goto(f"{server}/{PAGES[title]}", wait_until="commit")
+    for page in pages:
+        page.wait_for_selector(f'h1:has-text("{title}")')
+        wait_idle(page)
+        assert_no_exception(page)
+
+
+def test_ten_sessions_on_evaluate_each_keep_their_own_threshold(pages, server):  # noqa: F811
+    _open_all(pages, server, "Evaluate")
+    sliders = [page.locator('[data-testid="stSlider"] input[type="range"]').first for page in pages]
+    for i, slider in enumerate(sliders):
+        slider.focus()
+        slider.press("Home")
+        for _ in range(i):
+            slider.press("ArrowRight")
+    for page in pages:
+        wait_idle(page)
+    values = [float(slider.input_value()) for slider in sliders]
+    assert len(set(values)) == SESSIONS, values  # ten different thresholds, none leaked into another session
+    assert values == sorted(values)
+    unknown_counts = []
+    for page in pages:
+        assert_no_exception(page)
+        column = page.locator('[data-testid="stTable"] tbody tr td:last-child').all_inner_texts()
+        unknown_counts.append(sum(int(c) for c in column))
+    # a higher threshold never rejects more known images
+    assert unknown_counts == sorted(unknown_counts, reverse=True)
+    assert unknown_counts[0] > 0
+
+
+def test_ten_sessions_probe_at_once(pages, server, dashboard_data: DashboardData):  # noqa: F811
+    _open_all(pages, server, "Probe")
+    images = sorted((dashboard_data.data / "test").rglob("*.png"))[:SESSIONS]
+    for page, image in zip(pages, images):
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(image))
+    for page in pages:
+        verdict = page.locator('[data-testid="stAlert"]', has_text="Identified as").or_(page.locator('[data-testid="stAlert"]', has_text="Unknown person")).first
+        verdict.wait_for()
+        wait_idle(page)
+        assert_no_exception(page)
