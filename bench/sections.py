@@ -334,6 +334,7 @@ def _home_first_paint(run_dir: Path, data_dir: Path, timeout: float = 120.0) -> 
             response.read()
         result["html_seconds"] = time.perf_counter() - start
         result.update(_browser_paint(url))
+        result.update(_browser_threshold_change(url))
     finally:
         server.terminate()
         try:
@@ -364,6 +365,43 @@ def _browser_paint(url: str) -> dict[str, Any]:
         finally:
             browser.close()
     return {"browser": "chromium", "first_contentful_paint_seconds": fcp / 1000 if fcp else None, "home_title_visible_seconds": title_seconds}
+
+
+def _browser_threshold_change(url: str, moves: int = 7) -> dict[str, Any]:
+    """Evaluate in headless Chromium: from a threshold key press to the updated confusion table on screen.
+
+    This is what a user waits for: the server's rerun of the threshold fragment, the
+    message to the browser and its drawing; the server's share is at most this.
+    """
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {}
+    if not chromium.exists():
+        return {}
+    idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url + "/evaluate")
+            page.wait_for_selector('[data-testid="stTable"]', timeout=600_000)  # the first open embeds every test image
+            page.wait_for_selector(idle)
+            slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+            slider.focus()
+            seconds = []
+            for move in range(moves):
+                before = page.locator('[data-testid="stTable"]').first.inner_text()
+                start = time.perf_counter()
+                # Alternate between no image accepted and all accepted, so the table certainly changes.
+                slider.press("Home" if move % 2 == 0 else "End")
+                page.wait_for_function("(b) => document.querySelector('[data-testid=\"stTable\"]').innerText !== b", arg=before)
+                page.wait_for_selector(idle)
+                seconds.append(time.perf_counter() - start)
+        finally:
+            browser.close()
+    return {"threshold_change_browser_seconds_median": float(np.median(seconds)), "threshold_change_browser_seconds_best": float(min(seconds))}
 
 
 def _cached_map(run_dir: Path, n_points: int) -> dict[str, float]:

@@ -194,6 +194,7 @@ def test_training_runs_on_across_a_reload_and_shows_its_curves(page, server):
     page.reload()  # a new browser session: the training lives on in its own process
     page.locator("text=/Finished \\d+ epochs/").first.wait_for(timeout=180_000)
     assert page.locator("text=Finished 3 epochs").count() == 1
+    page.locator(".js-plotly-plot").first.wait_for()  # Plotly draws after the text, asynchronously
     wait_idle(page)
     assert_no_exception(page)
     assert page.locator(".js-plotly-plot").count() == 1  # loss and pair-accuracy curves

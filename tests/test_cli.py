@@ -24,7 +24,7 @@ def test_train_writes_a_complete_run(tiny_run, tiny_data):
     assert run.input_shape == (60, 80, 3)
     assert run.train_dir == (tiny_data / "train").resolve()
     config = run.info["config"]
-    assert (config["margin"], config["learning_rate"], config["epochs"]) == (0.6, 0.0008, 2)
+    assert (config["margin"], config["learning_rate"], config["epochs"]) == (0.6, 0.004, 2)
     assert len(config["data_fingerprint"]) == 64
     history = run.history()
     assert history["epoch"].tolist() == [1, 2]

@@ -29,3 +29,12 @@ def test_class_medoids_per_class_in_label_order():
     labels = np.array([0, 0, 0, 1, 1, 1])
     # class 1: totals 1+20=21, 1+19=20, 20+19=39 -> index 4
     assert class_medoids(points, labels).tolist() == [1, 4]
+
+
+def test_tsne_iterations_keep_a_fixed_budget_within_bounds():
+    from siamese.representatives import tsne_iterations
+
+    assert tsne_iterations(384) == 1000  # small maps: scikit-learn's default
+    assert tsne_iterations(8000) == 500
+    assert tsne_iterations(10_000) == 400
+    assert tsne_iterations(1_000_000) == 400  # never fewer than 250 exaggeration + 150 steps
