@@ -56,6 +56,7 @@ def train_command(config: TrainConfig, run_dir: str | os.PathLike[str]) -> list[
         "--lr", repr(float(config.learning_rate)),
         "--seed", str(config.seed),
         "--validation-split", repr(float(config.validation_split)),
+        "--precision", config.precision,
     ]
     if config.input_shape:
         command += ["--input-shape", ",".join(str(int(s)) for s in config.input_shape)]

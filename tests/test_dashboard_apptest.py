@@ -261,3 +261,11 @@ def test_probe_bad_upload_gets_a_clear_message(dashboard_env: DashboardData, nam
     assert not at.exception
     assert at.error and message in at.error[0].value, texts(at)
     assert not at.success
+
+
+def test_train_form_starts_from_the_command_line_defaults(dashboard_env: DashboardData):
+    at = open_page("train.py")
+    defaults = siamese.TrainConfig(train_dir="")
+    values = [n.value for n in at.number_input]
+    assert values[:4] == [defaults.epochs, defaults.batch_size, defaults.margin, defaults.learning_rate]
+    assert any(s.label == "Precision" and s.value == "auto" for s in at.selectbox)

@@ -17,6 +17,8 @@ from siamese.jobs import Job, cancel_training, list_jobs, start_training, unique
 
 ACTIVE = ("starting", "running")
 SHOWN_JOBS = 4
+DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
+PRECISIONS = {"auto": "auto (bfloat16 where the CPU has it)", "float32": "float32", "mixed_bfloat16": "mixed bfloat16"}
 
 st.title("Train")
 
@@ -24,14 +26,18 @@ with st.form("train"):
     st.markdown("A siamese network learns an embedding where photos of one person lie close together (contrastive loss).")
     dataset = ui.dataset_select("Training data", key="train_data", default=ui.selected_dataset())
     cols = st.columns(4)
-    epochs = cols[0].number_input("Epochs", min_value=1, max_value=1000, value=40, step=1)
-    batch_size = cols[1].number_input("Batch size", min_value=2, max_value=4096, value=32, step=1)
-    margin = cols[2].number_input("Margin", min_value=0.01, max_value=10.0, value=0.6, step=0.05, format="%.2f", help="Different-person pairs are pushed at least this far apart.")
-    learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=0.0008, step=0.0001, format="%.5f")
-    cols = st.columns(3)
+    epochs = cols[0].number_input("Epochs", min_value=1, max_value=1000, value=DEFAULTS.epochs, step=1)
+    batch_size = cols[1].number_input("Batch size", min_value=2, max_value=4096, value=DEFAULTS.batch_size, step=1)
+    margin = cols[2].number_input("Margin", min_value=0.01, max_value=10.0, value=DEFAULTS.margin, step=0.05, format="%.2f", help="Different-person pairs are pushed at least this far apart.")
+    learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=DEFAULTS.learning_rate, step=0.0001, format="%.5f")
+    cols = st.columns(4)
     input_shape = cols[0].text_input("Input shape (H,W,C)", value="", placeholder="blank: the first image's, e.g. 60,80,3", help="Every image is converted and resized to this.")
-    seed = cols[1].number_input("Seed", min_value=0, value=0, step=1)
+    seed = cols[1].number_input("Seed", min_value=0, value=DEFAULTS.seed, step=1)
     validation_split = cols[2].number_input("Validation split", min_value=0.0, max_value=0.9, value=0.0, step=0.05, help="Fraction of each class held out to validate each epoch (0 for none).")
+    precision = cols[3].selectbox(
+        "Precision", list(PRECISIONS), format_func=PRECISIONS.get,
+        help="Mixed bfloat16 halves the time per step on CPUs with native bfloat16; inference always runs in float32.",
+    )
     start = st.form_submit_button("Start training", type="primary")
 
 if start:
@@ -41,7 +47,7 @@ if start:
         config = siamese.TrainConfig(
             train_dir=str(dataset), epochs=int(epochs), batch_size=int(batch_size), margin=float(margin),
             learning_rate=float(learning_rate), input_shape=list(parse_shape(input_shape)) if input_shape.strip() else None,
-            seed=int(seed), validation_split=float(validation_split),
+            seed=int(seed), validation_split=float(validation_split), precision=precision,
         )
         ui.runs_root().mkdir(parents=True, exist_ok=True)
         run_dir = ui.runs_root() / unique_run_name(ui.runs_root())
