@@ -18,7 +18,7 @@ import pandas as pd
 
 from siamese.errors import SiameseError
 from siamese.evaluation import class_distances, place_on_map
-from siamese.representatives import METHODS, class_medoids, project_tsne
+from siamese.representatives import METHODS, class_medoids, map_table, project_tsne
 from siamese.runs import Run
 from siamese.storage import atomic_write
 
@@ -68,14 +68,7 @@ def compute_map(embeddings: np.ndarray, labels: np.ndarray, class_names: list[st
     xy = project_tsne(embeddings, perplexity, seed)
     chosen = class_medoids(xy if method == "tsne-medoid" else embeddings, labels)
     distance = class_distances(embeddings, embeddings[chosen], labels[chosen], len(class_names))[np.arange(len(labels)), labels]
-    return pd.DataFrame({
-        "file": files,
-        "class": [class_names[c] for c in labels],
-        "x": xy[:, 0],
-        "y": xy[:, 1],
-        "distance_to_representative": distance,
-        "representative": np.isin(np.arange(len(labels)), chosen),
-    })
+    return map_table(files, labels, class_names, xy, distance, chosen)
 
 
 def training_map(run: Run, method: str | None = None, perplexity: float | None = None, seed: int | None = None) -> pd.DataFrame:

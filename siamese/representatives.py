@@ -107,6 +107,18 @@ def suggested_threshold(embeddings: np.ndarray, labels: np.ndarray, rep_embeddin
     return equal_error_threshold(genuine[np.isfinite(genuine)], impostor[np.isfinite(impostor)])
 
 
+def map_table(files: list[str], labels: np.ndarray, class_names: list[str], xy: np.ndarray, distance: np.ndarray, chosen: np.ndarray) -> pd.DataFrame:
+    """The map as stored in map.csv: file, class, x, y, distance to its representative, representative."""
+    return pd.DataFrame({
+        "file": files,
+        "class": [class_names[c] for c in labels],
+        "x": xy[:, 0],
+        "y": xy[:, 1],
+        "distance_to_representative": distance,
+        "representative": np.isin(np.arange(len(labels)), chosen),
+    })
+
+
 def represent(
     run: Run,
     data_dir: str | os.PathLike[str] | None = None,
@@ -166,14 +178,7 @@ def represent(
     def rows(idx: np.ndarray) -> list[dict[str, Any]]:
         return [{"class": names[labels[i]], "file": files[i], "row": int(i)} for i in idx]
 
-    table = pd.DataFrame({
-        "file": files,
-        "class": [names[c] for c in labels],
-        "x": xy[:, 0],
-        "y": xy[:, 1],
-        "distance_to_representative": distance_to_rep,
-        "representative": np.isin(np.arange(len(labels)), chosen),
-    })
+    table = map_table(files, labels, names, xy, distance_to_rep, chosen)
     record = {
         "created": now(),
         "method": method,
