@@ -91,17 +91,20 @@ def project_tsne(embeddings: np.ndarray, perplexity: float = 30.0, seed: int = 0
     return tsne.fit_transform(x).astype(np.float32)
 
 
-def suggested_threshold(embeddings: np.ndarray, labels: np.ndarray, rep_embeddings: np.ndarray, rep_labels: np.ndarray, n_classes: int) -> float:
+def suggested_threshold(class_dist: np.ndarray, labels: np.ndarray) -> float:
     """Distance that separates own-class from nearest-other-class distances equally well.
 
-    For every training image, the decision rule's per-class distance to its own class
-    (genuine) and to the nearest other class (impostor); the threshold is their equal
-    error point. It needs no unknown images, so every run has one.
+    Args:
+        class_dist: the decision rule's per-class distances of the training images (n, C).
+        labels: their classes.
+
+    For every training image, the distance to its own class (genuine) and to the
+    nearest other class (impostor); the threshold is their equal error point. It needs
+    no unknown images, so every run has one.
     """
-    dist = class_distances(embeddings, rep_embeddings, rep_labels, n_classes)
     rows = np.arange(len(labels))
-    genuine = dist[rows, labels]
-    other = dist.copy()
+    genuine = class_dist[rows, labels]
+    other = class_dist.copy()
     other[rows, labels] = np.inf
     impostor = other.min(axis=1)
     return equal_error_threshold(genuine[np.isfinite(genuine)], impostor[np.isfinite(impostor)])
@@ -161,8 +164,9 @@ def represent(
 
     names = run.class_names
     rep_labels = labels[chosen]
-    threshold = suggested_threshold(embeddings, labels, embeddings[chosen], rep_labels, len(names))
-    distance_to_rep = class_distances(embeddings, embeddings[chosen], rep_labels, len(names))[np.arange(len(labels)), labels]
+    class_dist = class_distances(embeddings, embeddings[chosen], rep_labels, len(names))
+    threshold = suggested_threshold(class_dist, labels)
+    distance_to_rep = class_dist[np.arange(len(labels)), labels]
     files = [str(p.relative_to(listing.root)) for p in paths]
 
     copies = run.path / REPRESENTATIVE_COPIES

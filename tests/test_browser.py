@@ -123,22 +123,24 @@ def points(page):
     return page.locator(".js-plotly-plot .scatterlayer .trace:not(:first-child) path.point")
 
 
-def test_hover_a_map_point_shows_class_file_and_distance(page, server):
-    open_page(page, server, "Embeddings")
-    point = points(page).nth(3)
+def hover_label(page, point):
+    """Hover a map point (Plotly needs force=True) and return its SVG hover label once shown."""
     point.hover(force=True)
     label = page.locator(".hoverlayer .hovertext").first
     label.wait_for()
-    text = label.text_content()
+    return label
+
+
+def test_hover_a_map_point_shows_class_file_and_distance(page, server):
+    open_page(page, server, "Embeddings")
+    text = hover_label(page, points(page).nth(3)).text_content()
     assert "person_" in text and ".png" in text and "distance to representative" in text, text
 
 
 def test_click_a_map_point_shows_its_image(page, server):
     open_page(page, server, "Embeddings")
     point = points(page).nth(5)
-    point.hover(force=True)
-    label = page.locator(".hoverlayer .hovertext").first
-    label.wait_for()
+    label = hover_label(page, point)
     file_name = next(line for line in label.locator("tspan.line").all_text_contents() if line.endswith(".png"))
     point.click(force=True)
     caption = page.locator('[data-testid="stImage"]', has_text=file_name).first
