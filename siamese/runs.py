@@ -198,17 +198,16 @@ class Run:
         """The trained embedding network (Keras model), loaded once; also prepares ``embed``."""
         with self._lock:
             if self._embedding is None:
-                from siamese.backend import tf
-
                 if not self.has_model:
                     raise SiameseError(f"run {self.path} has no {MODEL_FILE} yet; wait for the first epoch to finish or train the run again")
+                from siamese.inference import Embedder
                 from siamese.model import as_float32
 
                 embedding = as_float32(self.siamese_model().get_layer("embedding"))
+                # Not XLA: its CPU code for the 16x16 depthwise layer runs 5-10x slower
+                # than TensorFlow's oneDNN kernels; see siamese/inference.py and bench/README.md.
+                self._embed_fn = Embedder(embedding)
                 self._embedding = embedding
-                # A plain tf.function, not XLA: XLA's CPU code for the 16x16 depthwise
-                # layer runs 5-10x slower than TensorFlow's oneDNN kernels (bench/README.md).
-                self._embed_fn = tf.function(lambda x: embedding(x, training=False), reduce_retracing=True)
             return self._embedding
 
     def embed(self, images: np.ndarray, batch_size: int = EMBED_BATCH) -> np.ndarray:
@@ -223,8 +222,7 @@ class Run:
             raise SiameseError(f"images of shape {images.shape[1:]} do not fit run {self.name}, which takes {self.input_shape}")
         out = np.empty((len(images), self._embedding.output.shape[-1]), np.float32)
         for i in range(0, len(images), batch_size):
-            batch = np.asarray(images[i : i + batch_size], dtype=np.float32)
-            out[i : i + len(batch)] = self._embed_fn(batch)
+            out[i : i + batch_size] = self._embed_fn(images[i : i + batch_size])
         return out
 
     def embed_files(

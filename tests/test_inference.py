@@ -1,0 +1,119 @@
+"""The fast inference path computes the same embeddings as the Keras model, for every architecture."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from siamese.inference import Embedder, PhaseSplit, same_padding
+from siamese.model import build_embedding_network
+
+
+def randomized(shape, seed=0):
+    """An embedding network with random weights everywhere, biases included (a fresh one has zero biases)."""
+    network = build_embedding_network(shape)
+    rng = np.random.default_rng(seed)
+    network.set_weights([rng.normal(0.0, 0.3, w.shape).astype(np.float32) for w in network.get_weights()])
+    return network
+
+
+def images(n, shape, seed=1):
+    return np.random.default_rng(seed).random((n, *shape), dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    "shape, split",
+    [
+        ((60, 80, 3), True),  # the reference: 16x16 stride 3, width not a multiple of 3, odd left padding
+        ((80, 60, 3), True),  # rotated: width a multiple of 3
+        ((61, 79, 3), True),  # odd sizes on both sides
+        ((50, 70, 1), True),  # gray: three depthwise filters per channel
+        ((32, 32, 3), True),  # scaled first layer: 9x9 stride 2
+        ((28, 28, 1), False),  # stride 1: nothing to split, the network runs as it is
+    ],
+    ids=["60x80x3", "80x60x3", "61x79x3", "50x70x1", "32x32x3", "28x28x1"],
+)
+def test_embeddings_match_the_keras_model(shape, split):
+    network = randomized(shape)
+    embedder = Embedder(network)
+    assert (embedder.split is not None) == split
+    x = images(7, shape)
+    expected = np.asarray(network(x, training=False))
+    got = embedder(x)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    # same sums in another order: float32 rounding only
+    np.testing.assert_allclose(got, expected, atol=2e-5, rtol=0)
+    # and not trivially: the embeddings differ between images
+    assert np.ptp(got, axis=0).max() > 1e-3
+
+
+def test_the_first_layer_alone_matches_to_rounding():
+    """Sigmoid outputs can hide a wrong first layer; compare the first layer's raw outputs too."""
+    from siamese.backend import keras
+
+    network = randomized((60, 80, 3), seed=4)
+    first = keras.Model(network.inputs, network.layers[1].output)
+    embedder = Embedder(first)
+    assert embedder.split is not None
+    x = images(3, (60, 80, 3))
+    expected = np.asarray(first(x, training=False))
+    got = embedder(x)
+    assert got.shape == expected.shape == (3, 20, 27, 3)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    assert (expected > 0).mean() > 0.2  # ReLU left enough values to compare
+
+
+def test_reference_geometry():
+    split = PhaseSplit.plan((60, 80, 3), (16, 16), (3, 3))
+    # "same" pads 7 on the left; 9 (three whole blocks) with two zero taps in front of the kernel
+    assert same_padding(80, 16, 3) == (27, 7, 7)
+    assert (split.left, split.shift, split.kernel_blocks, split.width) == (9, 2, 6, 96)
+    assert (split.pad_top, split.pad_bottom) == (6, 7)
+
+
+def test_uint8_images_give_the_same_embeddings_as_their_float_values():
+    network = randomized((60, 80, 3))
+    embedder = Embedder(network)
+    pixels = np.random.default_rng(2).integers(0, 256, (4, 60, 80, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(embedder(pixels), embedder(pixels.astype(np.float32)))
+
+
+def test_an_image_gets_the_same_embedding_in_any_batch_and_the_padding_stays_zero():
+    network = randomized((60, 80, 3))
+    embedder = Embedder(network)
+    x = images(9, (60, 80, 3))
+    whole = embedder(x)
+    # a big batch, then smaller ones that reuse its buffer, then a bigger one again
+    parts = np.concatenate([embedder(x[:2]), embedder(x[2:3]), embedder(x[3:9])])
+    np.testing.assert_allclose(parts, whole, atol=1e-6, rtol=0)
+    (spare,) = embedder._spare
+    left, right = embedder.split.left, embedder.split.left + 80
+    assert not spare[:, :, :left].any() and not spare[:, :, right:].any()
+
+
+def test_concurrent_calls_match_sequential_ones():
+    network = randomized((60, 80, 3))
+    embedder = Embedder(network)
+    batches = [images(5, (60, 80, 3), seed=s) for s in range(6)]
+    expected = [embedder(b) for b in batches]
+    results: dict[int, np.ndarray] = {}
+
+    def work(i):
+        for _ in range(3):
+            results[i] = embedder(batches[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, e in enumerate(expected):
+        np.testing.assert_allclose(results[i], e, atol=1e-6, rtol=0)
+
+
+def test_a_wrong_shape_is_refused_not_broadcast():
+    embedder = Embedder(randomized((60, 80, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        embedder(images(2, (60, 80, 1)))
