@@ -88,12 +88,12 @@ def embedding(run_dir: Path, n_images: int, limit_size: int, levers: bool) -> di
         xla_fn = tf.function(lambda x: network(x, training=False), jit_compile=True, reduce_retracing=True)
         variants = {}
         for name, fn, batch in [
-            ("before: Keras model in a tf.function, TensorFlow copies each batch (batch 1024)", keras_fn, 1024),
-            ("  + XLA jit_compile (batch 1024)", xla_fn, 1024),
-            ("  + batch handed over without a copy (aligned buffer, DLPack)", plain, 1024),
-            ("  + phase-split first layer = ours (batch 256)", split, 256),
-            ("  + phase-split first layer = ours (batch 1024, the default)", split, 1024),
-            ("  + phase-split first layer = ours (batch 4096)", split, 4096),
+            ("before: the Keras model in a tf.function, TensorFlow copies each batch (batch 1024)", keras_fn, 1024),
+            ("before, compiled with XLA jit_compile (not used)", xla_fn, 1024),
+            ("+ each batch handed over without a copy (aligned buffer, DLPack)", plain, 1024),
+            ("+ phase-split first layer = ours, batch 256", split, 256),
+            ("+ phase-split first layer = ours, batch 1024 (the default)", split, 1024),
+            ("+ phase-split first layer = ours, batch 4096", split, 4096),
         ]:
             count = min(n_images, 2048) if fn is xla_fn else min(n_images, max(4 * batch, 8192))
 
