@@ -101,6 +101,14 @@ def _aligned_empty(shape: tuple[int, ...]) -> np.ndarray:
     return raw[start : start + nbytes].view(np.float32).reshape(shape)
 
 
+def _shared_tensor(buffer: np.ndarray):
+    """A tensor on ``buffer``'s memory (DLPack), or a copy where DLPack is not available."""
+    try:
+        return tf.experimental.dlpack.from_dlpack(buffer.__dlpack__())
+    except (AttributeError, TypeError, ValueError, RuntimeError, tf.errors.OpError):
+        return tf.convert_to_tensor(buffer)
+
+
 def _is_chain(model: keras.Model) -> bool:
     """True when every layer takes exactly the previous layer's output (a plain stack)."""
     previous = model.inputs[0]
@@ -207,7 +215,6 @@ class Embedder:
                 left = self.split.left
                 # the padding columns stay zero: only the image's columns are ever written
                 np.copyto(buffer[:, :, left : left + self.split.image_width], images, casting="unsafe")
-            tensor = tf.experimental.dlpack.from_dlpack(buffer.__dlpack__())
-            return np.asarray(self._function(tensor))
+            return np.asarray(self._function(_shared_tensor(buffer)))
         finally:
             self._give(whole)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from siamese.representatives import class_medoids, medoids
 
@@ -38,3 +39,42 @@ def test_tsne_iterations_keep_a_fixed_budget_within_bounds():
     assert tsne_iterations(8000) == 500
     assert tsne_iterations(10_000) == 400
     assert tsne_iterations(1_000_000) == 400  # never fewer than 250 exaggeration + 150 steps
+
+
+def _clusters(n_per: int, classes: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0.0, 1.0, (classes, 64))
+    labels = np.repeat(np.arange(classes), n_per)
+    return (centers[labels] + rng.normal(0.0, 0.15, (len(labels), 64))).astype(np.float32), labels
+
+
+def _map_neighbour_accuracy(xy: np.ndarray, labels: np.ndarray) -> float:
+    """Share of points whose nearest other point on the map is of the same class."""
+    d = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    return float((labels[d.argmin(axis=1)] == labels).mean())
+
+
+def test_large_maps_use_the_fft_tsne_and_keep_clusters_apart(monkeypatch):
+    import siamese.representatives as rep
+
+    points, labels = _clusters(60, 5)
+    calls = []
+    real = rep.fft_tsne
+    monkeypatch.setattr(rep, "FFT_FROM", 200)  # 300 points count as "large" here
+    monkeypatch.setattr(rep, "tsne_iterations", lambda n: 300)  # keep the test short
+    monkeypatch.setattr(rep, "fft_tsne", lambda *a: calls.append(a) or real(*a))
+    xy = rep.project_tsne(points, perplexity=20, seed=1)
+    assert len(calls) == 1 and calls[0][3] == 300
+    assert xy.shape == (300, 2) and xy.dtype == np.float32 and np.isfinite(xy).all()
+    assert _map_neighbour_accuracy(xy, labels) >= 0.98
+    np.testing.assert_array_equal(rep.project_tsne(points, perplexity=20, seed=1), xy)  # same seed, same map
+
+
+def test_small_maps_stay_on_barnes_hut(monkeypatch):
+    import siamese.representatives as rep
+
+    points, labels = _clusters(30, 4)
+    monkeypatch.setattr(rep, "fft_tsne", lambda *a: pytest.fail("FFT t-SNE used for 120 points"))
+    xy = rep.project_tsne(points, perplexity=10)
+    assert _map_neighbour_accuracy(xy, labels) >= 0.98
