@@ -25,6 +25,7 @@ def cpu_model() -> str:
 
 def describe() -> dict[str, Any]:
     """CPU model, usable cores, RAM, library versions and the load when the run started."""
+    import openTSNE
     import psutil
     import sklearn
 
@@ -39,6 +40,7 @@ def describe() -> dict[str, Any]:
         "keras": keras.__version__,
         "numpy": np.__version__,
         "scikit_learn": sklearn.__version__,
+        "opentsne": openTSNE.__version__,
         "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
