@@ -94,9 +94,10 @@ class PhaseSplit:
         return summed
 
 
-def _aligned_empty(shape: tuple[int, ...]) -> np.ndarray:
+def _aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 array of zeros whose data starts on an ``ALIGNMENT`` boundary."""
     nbytes = int(np.prod(shape)) * 4
-    raw = np.empty(nbytes + ALIGNMENT, np.uint8)
+    raw = np.zeros(nbytes + ALIGNMENT, np.uint8)
     start = (-raw.ctypes.data) % ALIGNMENT
     return raw[start : start + nbytes].view(np.float32).reshape(shape)
 
@@ -133,7 +134,6 @@ class Embedder:
     """
 
     def __init__(self, embedding: keras.Model, phase_split: bool = True):
-        self.embedding = embedding
         self.input_shape = tuple(int(d) for d in embedding.input_shape[1:])
         self.split: PhaseSplit | None = None
         first = embedding.layers[1] if len(embedding.layers) > 1 else None
@@ -191,9 +191,7 @@ class Embedder:
             for i, spare in enumerate(self._spare):
                 if len(spare) >= rows:
                     return self._spare.pop(i)
-        buffer = _aligned_empty((rows, *self.buffer_shape))
-        buffer.fill(0.0)
-        return buffer
+        return _aligned_zeros((rows, *self.buffer_shape))
 
     def _give(self, buffer: np.ndarray) -> None:
         """Keep the largest buffer for the next batch (one: a run held by the dashboard keeps ~70 MB, not more)."""
