@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import resource
 import subprocess
@@ -264,11 +266,13 @@ def _threshold_change_calls(n_test: int, n_unknown: int) -> dict[str, float]:
     return timings
 
 
+@functools.cache
 def _dashboard_module(name: str):
-    for folder in (str(ROOT), str(DASHBOARD)):
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-    return __import__(name)
+    """The dashboard's module ``dashboard/NAME.py``, loaded from its file (it is no package)."""
+    spec = importlib.util.spec_from_file_location(f"dashboard_{name}", DASHBOARD / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _apptest_threshold_change(run_dir: Path, data_dir: Path) -> dict[str, float]:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import streamlit as st
 
-# `streamlit run` puts only dashboard/ on sys.path; the package and ui live beside it.
-ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "dashboard"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import ui  # noqa: E402
+# `streamlit run` puts this folder, dashboard/, on sys.path: its helper modules import as
+# top-level ones. The package, siamese, is installed (pip install -r requirements.txt).
+import ui
 
 st.set_page_config(page_title="Siamese thermal faces", page_icon=":material/thermostat:", layout="wide")
 

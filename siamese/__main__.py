@@ -1,7 +1,12 @@
-"""Entry point for ``python -m siamese``."""
-
-import sys
+"""Entry point for ``python -m siamese`` and the ``siamese`` console script."""
 
 from siamese.cli import main
 
-sys.exit(main())
+
+def run() -> None:
+    """Run the command line and exit with its status (the console script's target)."""
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -27,7 +27,8 @@ from siamese.training import request_cancel
 
 LOG_SUFFIX = ".log"
 JOB_SUFFIX = ".job.json"
-# The package's parent folder, so the child imports this same siamese whatever its cwd.
+# The package's parent folder, the child's working folder: `python -m` looks there first,
+# so the child runs this same siamese (installed or not) with no PYTHONPATH to set.
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 
 
@@ -84,7 +85,6 @@ def start_training(config: TrainConfig, run_dir: str | os.PathLike[str]) -> int:
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     log_path = run_dir.parent / f"{run_dir.name}{LOG_SUFFIX}"
     command = train_command(config, run_dir)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))}
     try:
         log = open(log_path, "x", encoding="utf-8")  # handed to the child, closed below
     except FileExistsError:
@@ -92,7 +92,7 @@ def start_training(config: TrainConfig, run_dir: str | os.PathLike[str]) -> int:
     with log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, env=env, cwd=str(PACKAGE_PARENT),
+            start_new_session=True, cwd=str(PACKAGE_PARENT),
         )
     # Reap the child when it ends so it does not linger as a zombie, which would look
     # alive to os.kill(pid, 0) and keep a dead job "running" for as long as we live.
