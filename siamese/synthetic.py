@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -23,6 +23,15 @@ DEFAULT_SIZE = (60, 80)
 # Every head gets one fixed set of skin-vessel blobs; a handful is enough to give each
 # identity a texture of its own without making the faces look blotchy.
 _VESSEL_COUNT = 5
+
+# A near twin moves each continuous parameter of a known person this share of the way
+# towards a freshly drawn person's value. Two random people differ by a third of a
+# parameter's range on average, so a twin differs by a twelfth: a quarter of the usual
+# difference between two people. Rendered in the same pose and conditions, every twin
+# then stays closer to its source (in raw pixels) than any ordinary stranger is to
+# their nearest known person, yet visibly differs; from about 0.3 on, the farthest
+# twins start to overlap the nearest strangers.
+NEAR_TWIN_BLEND = 0.25
 
 
 @dataclass(frozen=True)
@@ -174,6 +183,52 @@ def make_identity(rng: np.random.Generator) -> FaceIdentity:
         beard_density=rng.uniform(0.45, 0.9),
         vessels=vessels,
     )
+
+
+def make_near_twin(
+    identity: FaceIdentity,
+    rng: np.random.Generator,
+    blend: float = NEAR_TWIN_BLEND,
+) -> FaceIdentity:
+    """Draws a different person who closely resembles ``identity``.
+
+    A new person is drawn with :func:`make_identity`, and each continuous parameter
+    (head shape, temperatures, feature positions, hair, lens size, every skin-vessel
+    blob) moves ``blend`` of the way from ``identity``'s value towards theirs. Blending
+    two valid people keeps every value inside the range :func:`make_identity` draws
+    from, including the parameters that scale with the head's size. The yes-or-no
+    traits (bald, glasses, beard) are the strongest cues, so the twin keeps them.
+
+    Args:
+        identity: The known person to resemble.
+        rng: Source of randomness; the same generator state gives the same twin.
+        blend: How far to move towards the new person, from 0 (an exact copy) to 1
+            (a stranger with the same glasses, beard and baldness).
+
+    Returns:
+        The twin's fixed parameters.
+
+    Raises:
+        SiameseError: If ``blend`` is not a number from 0 to 1.
+    """
+    if isinstance(blend, bool) or not isinstance(blend, Real) or not 0.0 <= blend <= 1.0:
+        raise SiameseError(f"blend must be a number from 0 to 1, got {blend!r}.")
+    other = make_identity(rng)
+
+    def toward(mine: float, theirs: float) -> float:
+        return mine + blend * (theirs - mine)
+
+    changes: dict[str, object] = {
+        "vessels": tuple(
+            tuple(toward(mine, theirs) for mine, theirs in zip(own, new, strict=True))
+            for own, new in zip(identity.vessels, other.vessels, strict=True)
+        )
+    }
+    for field in fields(FaceIdentity):
+        value = getattr(identity, field.name)
+        if isinstance(value, Real) and not isinstance(value, bool):
+            changes[field.name] = toward(value, getattr(other, field.name))
+    return replace(identity, **changes)
 
 
 def _draw_variation(rng: np.random.Generator) -> _Variation:
@@ -458,15 +513,19 @@ def write_sample_dataset(
     unknown_per_identity: int = 10,
     test_fraction: float = 0.2,
     seed: int = 0,
+    near_twins: int = 0,
 ) -> dict[str, int]:
     """Writes a synthetic thermal face data set, ready to train and evaluate on.
 
     Layout: ``out/train/person_01/person_01_001.png`` ..., ``out/test/person_01/...``
     (the same people; the last ``round(per_identity * test_fraction)`` images of each
-    go to test), and ``out/unknown/stranger_01/...`` (people in neither train nor test;
-    left out when ``unknown_identities`` is 0). Images are 60x80 RGB PNGs with equal
-    channels. The same arguments always give byte-identical files, and a person does
-    not change when the counts do.
+    go to test), ``out/unknown/stranger_01/...`` (people in neither train nor test) and
+    ``out/unknown/twin_01/...`` (near twins: strangers made by :func:`make_near_twin`
+    from a known person, twin 1 from person 1 and so on, starting over at person 1
+    when there are more twins than people); ``unknown/`` is left out when there are
+    neither. Images are 60x80 RGB PNGs with equal channels. The same arguments always
+    give byte-identical files, and a person does not change when the counts do: adding
+    twins leaves every other file as it was.
 
     Args:
         out: Folder to create; it must not exist or be empty.
@@ -476,10 +535,13 @@ def write_sample_dataset(
         unknown_per_identity: Images per unknown person.
         test_fraction: Share of each known person's images that goes to test.
         seed: Seed of everything random (a non-negative integer).
+        near_twins: Number of near twins for the unknown set (0 for none), each with
+            ``unknown_per_identity`` images.
 
     Returns:
-        Image counts ``train``, ``test`` and ``unknown``, and the number of
-        ``identities`` and ``unknown_identities``.
+        Image counts ``train``, ``test`` and ``unknown`` (strangers' and twins'
+        images), and the number of ``identities``, ``unknown_identities`` and
+        ``near_twins``.
 
     Raises:
         SiameseError: If an argument is out of range, or ``out`` exists and is not an
@@ -490,6 +552,7 @@ def write_sample_dataset(
     _check_count("unknown_identities", unknown_identities, 0)
     _check_count("unknown_per_identity", unknown_per_identity, 1)
     _check_count("seed", seed, 0)
+    _check_count("near_twins", near_twins, 0)
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, Real) or not 0.0 < test_fraction < 1.0:
         raise SiameseError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}.")
     n_test = round(per_identity * test_fraction)
@@ -513,16 +576,24 @@ def write_sample_dataset(
 
     # Each person has a random stream of their own, keyed by (seed, group, index), so
     # person_03 is the same person whatever the number of people or images asked for.
+    # A twin's stream (group 2) draws only the twin's differences and images; its
+    # source is made again from the source's own stream, which stays untouched.
     groups = [("person", identities, 0, ["train"] * n_train + ["test"] * n_test)]
     if unknown_identities:
         groups.append(("stranger", unknown_identities, 1, ["unknown"] * unknown_per_identity))
+    if near_twins:
+        groups.append(("twin", near_twins, 2, ["unknown"] * unknown_per_identity))
     counts = {"train": 0, "test": 0, "unknown": 0}
     for prefix, count, group, splits in groups:
         name_digits = max(2, len(str(count)))
         image_digits = max(3, len(str(len(splits))))
         for index in range(1, count + 1):
             rng = np.random.default_rng([seed, group, index])
-            identity = make_identity(rng)
+            if prefix == "twin":
+                source = make_identity(np.random.default_rng([seed, 0, (index - 1) % identities + 1]))
+                identity = make_near_twin(source, rng)
+            else:
+                identity = make_identity(rng)
             name = f"{prefix}_{index:0{name_digits}d}"
             for number, split in enumerate(splits, start=1):
                 folder = out / split / name
@@ -536,4 +607,5 @@ def write_sample_dataset(
         **counts,
         "identities": identities,
         "unknown_identities": unknown_identities,
+        "near_twins": near_twins,
     }

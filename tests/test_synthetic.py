@@ -10,8 +10,10 @@ from PIL import Image
 
 from siamese.errors import SiameseError
 from siamese.synthetic import (
+    NEAR_TWIN_BLEND,
     FaceIdentity,
     make_identity,
+    make_near_twin,
     render_face,
     write_sample_dataset,
 )
@@ -97,6 +99,7 @@ def test_writes_layout_counts_and_rgb_gray_images(tmp_path: Path) -> None:
         "unknown": 4,
         "identities": 3,
         "unknown_identities": 2,
+        "near_twins": 0,
     }
     people = ["person_01", "person_02", "person_03"]
     strangers = ["stranger_01", "stranger_02"]
@@ -179,6 +182,10 @@ def test_refuses_an_existing_file_as_out(tmp_path: Path) -> None:
         ({"test_fraction": 1.0}, r"test_fraction must be between 0 and 1 .* got 1.0"),
         ({"test_fraction": float("nan")}, "test_fraction .* got nan"),
         ({"seed": -1}, "seed must be an integer of at least 0, got -1"),
+        ({"near_twins": -1}, r"^near_twins must be an integer of at least 0, got -1\.$"),
+        ({"near_twins": 1.5}, r"^near_twins must be an integer of at least 0, got 1\.5\.$"),
+        ({"near_twins": True}, r"^near_twins must be an integer of at least 0, got True\.$"),
+        ({"near_twins": "2"}, r"^near_twins must be an integer of at least 0, got '2'\.$"),
     ],
     ids=[
         "one-identity",
@@ -193,6 +200,10 @@ def test_refuses_an_existing_file_as_out(tmp_path: Path) -> None:
         "whole-test-fraction",
         "nan-test-fraction",
         "negative-seed",
+        "negative-near-twins",
+        "fractional-near-twins",
+        "bool-near-twins",
+        "text-near-twins",
     ],
 )
 def test_rejects_bad_arguments_before_writing(tmp_path: Path, arguments: dict[str, object], message: str) -> None:
@@ -244,3 +255,175 @@ def test_raw_pixel_baselines_are_informative_but_imperfect(tmp_path: Path) -> No
 
     assert 1 / 3 < medoid < 1.0
     assert nearest > medoid
+
+
+def _mean_images(folder: Path) -> dict[str, np.ndarray]:
+    """Each class folder's mean gray image, by class name."""
+    pixels, labels = _load_split(folder)
+    return {name: pixels[labels == name].mean(axis=0) for name in np.unique(labels)}
+
+
+def _rms(a: np.ndarray, b: np.ndarray) -> float:
+    """Root-mean-square gray-level difference of two equally shaped arrays."""
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def test_near_twins_are_written_beside_the_strangers(tmp_path: Path) -> None:
+    # Four twins of three people: twin_04 starts over at person_01.
+    counts = write_sample_dataset(tmp_path / "twins", **SMALL, near_twins=4)
+    write_sample_dataset(tmp_path / "plain", **SMALL)
+    with_twins, plain = _file_bytes(tmp_path / "twins"), _file_bytes(tmp_path / "plain")
+
+    assert counts == {
+        "train": 9,
+        "test": 6,
+        "unknown": 4 + 4 * 2,
+        "identities": 3,
+        "unknown_identities": 2,
+        "near_twins": 4,
+    }
+    twins = ["twin_01", "twin_02", "twin_03", "twin_04"]
+    assert set(with_twins) - set(plain) == {f"unknown/{t}/{t}_{n:03d}.png" for t in twins for n in (1, 2)}
+    # The twins' own random stream leaves every known person and stranger as it was.
+    assert all(with_twins[name] == data for name, data in plain.items())
+    with Image.open(tmp_path / "twins" / "unknown" / "twin_04" / "twin_04_002.png") as image:
+        assert (image.mode, image.size) == ("RGB", (80, 60))
+
+
+def test_zero_near_twins_writes_the_same_files_as_before(tmp_path: Path) -> None:
+    write_sample_dataset(tmp_path / "default", **SMALL, seed=5)
+    counts = write_sample_dataset(tmp_path / "zero", **SMALL, seed=5, near_twins=0)
+
+    assert counts["near_twins"] == 0
+    assert _file_bytes(tmp_path / "zero") == _file_bytes(tmp_path / "default")
+
+
+def test_near_twins_alone_make_the_unknown_folder(tmp_path: Path) -> None:
+    counts = write_sample_dataset(tmp_path, identities=2, per_identity=3, unknown_identities=0, unknown_per_identity=3, near_twins=1)
+
+    assert (counts["unknown"], counts["unknown_identities"], counts["near_twins"]) == (3, 0, 1)
+    assert sorted(p.name for p in (tmp_path / "unknown").iterdir()) == ["twin_01"]
+
+
+def test_written_twin_is_made_from_its_source_person(tmp_path: Path) -> None:
+    # twin_05 of 3 people copies person_02: (5 - 1) % 3 + 1.
+    write_sample_dataset(tmp_path, **SMALL, seed=4, near_twins=5)
+    source = make_identity(np.random.default_rng([4, 0, 2]))
+    rng = np.random.default_rng([4, 2, 5])
+    twin = make_near_twin(source, rng)
+
+    for number in (1, 2):
+        with Image.open(tmp_path / "unknown" / "twin_05" / f"twin_05_{number:03d}.png") as image:
+            assert np.array_equal(np.asarray(image)[:, :, 0], render_face(twin, rng))
+
+
+def _twin_distances(blend: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw-pixel distances of twins and strangers to eight known people.
+
+    Twins are made with ``blend``, or with make_near_twin's default when it is None.
+
+    Everyone is rendered in the same six poses and conditions (the same variation
+    stream), so a distance measures only how two people differ: it is 0 for an exact
+    copy. The distance of two people is the RMS gray-level difference over the six
+    images.
+
+    Returns:
+        For each twin, its distance to its source and to the nearest other known
+        person; and for each ordinary stranger, the distance to the nearest known one.
+    """
+    seed, people, images = 0, 8, 6
+
+    def rendered(identity: FaceIdentity) -> np.ndarray:
+        return np.array([render_face(identity, np.random.default_rng([seed, 3, k])).astype(np.float64) for k in range(images)])
+
+    known = [make_identity(np.random.default_rng([seed, 0, i])) for i in range(1, people + 1)]
+    options = {} if blend is None else {"blend": blend}
+    twins = [make_near_twin(person, np.random.default_rng([seed, 2, i]), **options) for i, person in enumerate(known, start=1)]
+    strangers = [make_identity(np.random.default_rng([seed, 1, i])) for i in range(1, people + 1)]
+    known_images = [rendered(person) for person in known]
+    twin_images = [rendered(twin) for twin in twins]
+
+    to_source = np.array([_rms(image, known_images[i]) for i, image in enumerate(twin_images)])
+    to_other = np.array([min(_rms(image, other) for j, other in enumerate(known_images) if j != i) for i, image in enumerate(twin_images)])
+    stranger_to_known = np.array([min(_rms(rendered(stranger), person) for person in known_images) for stranger in strangers])
+    return to_source, to_other, stranger_to_known
+
+
+def _looks_like_near_twins(to_source: np.ndarray, to_other: np.ndarray, stranger_to_known: np.ndarray) -> bool:
+    """Whether every twin is a different person who resembles its source most."""
+    different = bool(np.all(to_source > 0.25 * np.median(stranger_to_known)))
+    nearest_is_source = bool(np.all(to_source < to_other))
+    nearer_than_strangers = bool(to_source.max() < stranger_to_known.min())
+    return different and nearest_is_source and nearer_than_strangers
+
+
+def test_near_twin_resembles_its_source_more_than_strangers_resemble_anyone() -> None:
+    to_source, to_other, stranger_to_known = _twin_distances()
+
+    # Measured: twins 6.4 to 10.4 gray levels from their source, at least 12.5 from
+    # any other known person; strangers at least 11.3 (median 19) from the nearest.
+    assert np.all(to_source > 0.25 * np.median(stranger_to_known))
+    assert np.all(to_source < to_other)
+    assert to_source.max() < stranger_to_known.min()
+
+
+@pytest.mark.parametrize("blend", [0.0, 0.05, 0.5, 1.0], ids=["copy", "barely-changed", "halfway", "stranger"])
+def test_near_twin_checks_reject_copies_and_strangers(blend: float) -> None:
+    # The check above has teeth: too small a perturbation (a copy) or too large (a
+    # stranger) fails it.
+    assert not _looks_like_near_twins(*_twin_distances(blend))
+
+
+def test_written_twins_are_nearest_their_source_on_average(tmp_path: Path) -> None:
+    # Across different poses and rooms, a class's mean image is noisy, so this only
+    # asks for the nearest known mean image and a smaller average distance.
+    write_sample_dataset(
+        tmp_path,
+        identities=4,
+        per_identity=10,
+        unknown_identities=4,
+        unknown_per_identity=10,
+        near_twins=6,
+    )
+    known = _mean_images(tmp_path / "train")
+    unknown = _mean_images(tmp_path / "unknown")
+    names = sorted(known)
+
+    twin_to_source = []
+    for twin in (name for name in unknown if name.startswith("twin_")):
+        distances = {person: _rms(unknown[twin], known[person]) for person in names}
+        source = names[(int(twin.removeprefix("twin_")) - 1) % len(names)]
+        assert min(distances, key=distances.get) == source
+        twin_to_source.append(distances[source])
+    stranger_to_known = [
+        min(_rms(unknown[stranger], known[person]) for person in names) for stranger in unknown if stranger.startswith("stranger_")
+    ]
+    assert len(twin_to_source) == 6
+    assert np.mean(twin_to_source) < np.mean(stranger_to_known)
+
+
+def test_near_twin_keeps_traits_and_ranges() -> None:
+    source = make_identity(np.random.default_rng(11))
+
+    copy = make_near_twin(source, np.random.default_rng(12), blend=0.0)
+    halfway = make_near_twin(source, np.random.default_rng(12), blend=2 * NEAR_TWIN_BLEND)
+    twin = make_near_twin(source, np.random.default_rng(12))
+    again = make_near_twin(source, np.random.default_rng(12))
+
+    assert copy == source
+    assert twin == again
+    assert twin != source
+    # The perturbation grows with the blend.
+    assert 0 < abs(twin.skin_temp - source.skin_temp) < abs(halfway.skin_temp - source.skin_temp)
+    assert (twin.bald, twin.glasses, twin.beard) == (source.bald, source.glasses, source.beard)
+    # Scaled features stay the same share of the head as make_identity allows.
+    assert 0.32 <= twin.eye_spacing / twin.head_width <= 0.44
+    assert 0.21 <= twin.head_width <= 0.34
+
+
+@pytest.mark.parametrize("blend", [-0.1, 1.5, float("nan"), True], ids=["negative", "above-one", "nan", "bool"])
+def test_near_twin_rejects_bad_blend(blend: float) -> None:
+    rng = np.random.default_rng(0)
+
+    with pytest.raises(SiameseError, match="blend must be a number from 0 to 1"):
+        make_near_twin(make_identity(rng), rng, blend=blend)
