@@ -29,7 +29,8 @@ def evaluation(run_dir: Path, sizes: list[int], max_pairs: int) -> dict[str, Any
     embeds the representatives inside the timing, although a run keeps them stored.
     """
     import siamese
-    from siamese.evaluation import class_distances, decide
+    from siamese.distances import class_distances
+    from siamese.metrics import decide
 
     run = siamese.load_run(run_dir)
     model = run.siamese_model()
@@ -188,7 +189,8 @@ def maps(sizes: list[int], original_tsne_max: int, medoid_seconds: float) -> dic
     to ``original_tsne_max`` points, extrapolated as n log n beyond), and its Python-loop
     medoid search (cut after ``medoid_seconds`` and extrapolated as n^2 per class).
     """
-    from siamese.representatives import class_medoids, project_tsne
+    from siamese.distances import class_medoids
+    from siamese.representatives import project_tsne
 
     rows, measured_tsne = [], None
     for n in sizes:

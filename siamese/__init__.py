@@ -11,9 +11,11 @@ import os
 # Keep TensorFlow's C++ start-up logs quiet unless the user asked for them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from siamese.baseline import raw_pixel_accuracy
 from siamese.data import Dataset, Listing, Skipped, load_folder, scan_folder, split_dataset
 from siamese.errors import SiameseError
-from siamese.evaluation import Evaluation, ProbeResult, evaluate, probe, raw_pixel_accuracy
+from siamese.evaluation import Evaluation, evaluate
+from siamese.probe import ProbeResult, probe
 from siamese.representatives import represent
 from siamese.runs import Run, TrainConfig, list_runs, load_run
 from siamese.training import request_cancel, train

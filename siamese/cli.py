@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from siamese.errors import SiameseError
+from siamese.scoring import DEFAULT_K, DEFAULT_RULE, RULES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unknown-per-identity", type=_positive_int, default=10)
     p.add_argument("--test-fraction", type=_number, default=0.2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--near-twins", type=_count, default=0,
+                   help="strangers that closely resemble known people (unknown/twin_01 ...; twin i copies identity i)")
 
     p = sub.add_parser("split", help="copy a dataset into train/ and test/ (never moves)")
     p.add_argument("data", type=Path)
@@ -88,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
                    help="auto: mixed bfloat16 where the CPU has native bfloat16 (twice as fast), else float32")
     p.add_argument("--validation-split", type=_number, default=0.0, help="fraction of train held out for validation")
+    p.add_argument("--calibration-split", type=_number, default=0.15,
+                   help="fraction of each class (of 3 or more images) held out, never trained on, to calibrate the threshold; 0 turns it off")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,
                    help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
@@ -97,16 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--data", type=Path, default=None, help="default: the run's training data")
     p.add_argument("--method", choices=["tsne-medoid", "medoid"], default="tsne-medoid")
-    p.add_argument("--per-class", type=_positive_int, default=1)
+    p.add_argument("--per-class", type=_positive_int, default=1, help="representatives per class; a class is scored by the nearest")
     p.add_argument("--perplexity", type=_number, default=30.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rule", choices=list(RULES), default=DEFAULT_RULE,
+                   help="how a class is scored: medoid (nearest representative), centroid, knn (k nearest training images), mahalanobis")
+    p.add_argument("--k", type=_positive_int, default=DEFAULT_K, help="neighbours for --rule knn")
+    p.add_argument("--target-frr", type=_number, default=0.05, help="share of held-out known images the threshold may reject")
+    p.add_argument("--calibrate", type=Path, default=None, help="a folder of known images (the run's classes) to calibrate on instead of the held-out share")
+    p.add_argument("--per-class-threshold", action="store_true", help="give each class its own calibrated threshold (shrunk toward the global one)")
 
     p = sub.add_parser("evaluate", help="identify test images and reject unknown ones")
     p.add_argument("run_dir", type=Path)
     p.add_argument("test_dir", type=Path)
     p.add_argument("--unknown", type=Path, default=None, help="images of people never trained on")
-    p.add_argument("--threshold", type=_number, default=None, help="default: the run's suggested threshold")
+    p.add_argument("--threshold", type=_number, default=None, help="default: the run's own (calibrated) threshold")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--compare-rules", action="store_true", help="also score with every rule at its own calibrated threshold (JSON key rules)")
     p.add_argument("--csv", type=Path, default=None, help="write the per-image table to this CSV file")
 
     p = sub.add_parser("probe", help="identify one image")
@@ -138,7 +150,7 @@ def cmd_sample_data(args) -> None:
     counts = write_sample_dataset(
         args.out, identities=args.identities, per_identity=args.per_identity,
         unknown_identities=args.unknown_identities, unknown_per_identity=args.unknown_per_identity,
-        test_fraction=args.test_fraction, seed=args.seed,
+        test_fraction=args.test_fraction, seed=args.seed, near_twins=args.near_twins,
     )
     print(f"wrote {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
@@ -159,7 +171,7 @@ def cmd_train(args) -> None:
     config = TrainConfig(
         train_dir=str(args.train_dir), epochs=args.epochs, batch_size=args.batch_size, margin=args.margin,
         learning_rate=args.lr, input_shape=args.input_shape, seed=args.seed,
-        validation_split=args.validation_split, val_dir=str(args.val_dir) if args.val_dir else None, precision=args.precision,
+        validation_split=args.validation_split, calibration_split=args.calibration_split, val_dir=str(args.val_dir) if args.val_dir else None, precision=args.precision,
     )
     run = train(config, args.out, verbose=1 if sys.stderr.isatty() else 2, strategy=make_strategy(args.strategy))
     m = run.metrics
@@ -174,36 +186,46 @@ def cmd_represent(args) -> None:
     from siamese.runs import load_run
 
     run = load_run(args.run_dir)
-    record = represent(run, args.data, args.method, args.per_class, args.perplexity, args.seed)
+    record = represent(run, args.data, args.method, args.per_class, args.perplexity, args.seed, rule=args.rule, k=args.k,
+                       target_frr=args.target_frr, calibrate_dir=args.calibrate, per_class_threshold=args.per_class_threshold)
     print(f"recorded {len(record['items'])} representatives ({record['method']}, {record['per_class']} per class) "
-          f"from {record['n_images']} images in {run.path}; suggested threshold {record['suggested_threshold']:.4f}")
+          f"from {record['n_images']} images in {run.path}; rule {record['rule']}; threshold {record['suggested_threshold']:.4f} "
+          f"({record['threshold_criterion']})")
 
 
 def cmd_evaluate(args) -> None:
-    from siamese.evaluation import evaluate
+    from siamese.evaluation import THRESHOLD_SOURCES, evaluate
     from siamese.runs import load_run
 
-    result = evaluate(load_run(args.run_dir), args.test_dir, args.unknown, args.threshold)
+    result = evaluate(load_run(args.run_dir), args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
     if args.csv:
         from siamese.storage import atomic_write
 
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
     metrics = result.metrics()
+    if args.compare_rules:
+        metrics["rules"] = result.rule_table().to_dict(orient="records")
     if args.json:
         _print_json(metrics)
         return
-    print(f"{metrics['n_test']} test images, threshold {metrics['threshold']:.4f}")
+    source = THRESHOLD_SOURCES.get(metrics["threshold_source"], metrics["threshold_source"])
+    target = f", set for {metrics['calibration_frr']:.0%} known rejected" if metrics["calibration_frr"] is not None else ""
+    print(f"{metrics['n_test']} test images, rule {metrics['rule']}, threshold {metrics['threshold']:.4f} ({source}{target})")
     print(f"accuracy (nearest class right): {metrics['accuracy']:.4f}")
     print(f"identified rate (right and below threshold): {metrics['identified_rate']:.4f}")
     if "rejection_rate" in metrics:
         print(f"{metrics['n_unknown']} unknown images: rejection rate {metrics['rejection_rate']:.4f}, "
               f"AUROC {metrics['auroc_unknown']:.4f}, EER {metrics['eer']:.4f} at threshold {metrics['eer_threshold']:.4f}")
+        print("open-set identification rate at false-alarm rate " + ", ".join(f"{k}: {v:.4f}" for k, v in metrics["dir_at_far"].items()))
+    print("identification rate at rank 1-5 (CMC): " + ", ".join(f"{v:.4f}" for v in metrics["cmc"]))
+    if args.compare_rules:
+        print(result.rule_table().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(result.confusion().to_string())
 
 
 def cmd_probe(args) -> None:
-    from siamese.evaluation import probe
+    from siamese.probe import probe
     from siamese.runs import load_run
 
     result = probe(load_run(args.run_dir), args.image, args.threshold)
@@ -223,7 +245,7 @@ def cmd_import_h5(args) -> None:
 
 
 def cmd_baseline(args) -> None:
-    from siamese.evaluation import raw_pixel_accuracy
+    from siamese.baseline import raw_pixel_accuracy
 
     accuracy = raw_pixel_accuracy(args.train_dir, args.test_dir)
     if args.json:

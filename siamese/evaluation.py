@@ -1,135 +1,24 @@
-"""Identification and rejection: the decision rule, confusion, sweeps, ROC and EER over cached distances."""
+"""Evaluation of a run on test and unknown folders: distances computed once, everything else derived."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from siamese.data import scan_folder
 from siamese.errors import SiameseError
+from siamese.metrics import FAR_POINTS, UNKNOWN, Roc, cmc, confusion, decide, dir_at_far, dir_far_curve, threshold_sweep, unknown_roc
+from siamese.scoring import RULES
 
-UNKNOWN = "unknown"
-EPSILON = 1e-7
-
-
-def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Euclidean distances (n, m) between rows, sqrt(max(sum((a-b)^2), eps)) as the model's layer."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.sqrt(np.maximum(squared, EPSILON))
-
-
-def class_distances(embeddings: np.ndarray, rep_embeddings: np.ndarray, rep_labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Per class, the mean distance to that class's representatives: shape (n, n_classes).
-
-    A class without representatives gets an infinite distance.
-    """
-    dist = pairwise_distances(embeddings, rep_embeddings)
-    out = np.full((len(dist), n_classes), np.inf)
-    for c in range(n_classes):
-        members = rep_labels == c
-        if members.any():
-            out[:, c] = dist[:, members].mean(axis=1)
-    return out
-
-
-def decide(class_dist: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The original's rule: the nearest class wins; accepted when its distance < threshold.
-
-    Returns:
-        (predicted class index, nearest distance, accepted) per image.
-    """
-    predicted = np.argmin(class_dist, axis=1)
-    distance = class_dist[np.arange(len(class_dist)), predicted]
-    return predicted, distance, distance < threshold
-
-
-def confusion(true: np.ndarray, predicted: np.ndarray, accepted: np.ndarray, class_names: list[str]) -> pd.DataFrame:
-    """Counts with rows = true class, columns = predicted class plus ``unknown`` (rejected)."""
-    columns = [*class_names, UNKNOWN]
-    counts = np.zeros((len(class_names), len(columns)), np.int64)
-    column = np.where(accepted, predicted, len(class_names))
-    np.add.at(counts, (true, column), 1)
-    return pd.DataFrame(counts, index=pd.Index(class_names, name="true class"), columns=columns)
-
-
-@dataclass(frozen=True)
-class Roc:
-    """Known-vs-unknown separation by nearest distance; "positive" means unknown (rejected)."""
-
-    false_reject_known: np.ndarray  # fpr: known images at or above the threshold
-    reject_unknown: np.ndarray  # tpr: unknown images at or above the threshold
-    thresholds: np.ndarray
-    auroc: float
-    eer: float
-    eer_threshold: float
-
-
-def unknown_roc(known_distance: np.ndarray, unknown_distance: np.ndarray) -> Roc:
-    """ROC, AUROC and equal error rate with scikit-learn's metrics.
-
-    An image is rejected (called unknown) when its distance >= threshold, which is
-    scikit-learn's convention for scores, so its thresholds apply unchanged.
-    """
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    y = np.r_[np.zeros(len(known_distance)), np.ones(len(unknown_distance))]
-    score = np.r_[known_distance, unknown_distance]
-    fpr, tpr, thresholds = roc_curve(y, score, drop_intermediate=False)
-    fnr = 1.0 - tpr
-    i = int(np.argmin(np.abs(fnr - fpr)))
-    finite = np.where(np.isfinite(thresholds), thresholds, score.max() + EPSILON)
-    # scikit-learn's threshold is the lowest score of the rejected side; any value down to
-    # the next lower score gives the same errors. The middle of that gap is the robust
-    # choice: when the two sides do not overlap it leaves both the same room.
-    lower = score[score < finite[i]]
-    eer_threshold = (lower.max() + finite[i]) / 2.0 if lower.size else finite[i]
-    return Roc(fpr, tpr, finite, float(roc_auc_score(y, score)), float((fpr[i] + fnr[i]) / 2.0), float(eer_threshold))
-
-
-def equal_error_threshold(genuine: np.ndarray, impostor: np.ndarray) -> float:
-    """Threshold where genuine distances at or above it and impostor distances below it are equally rare."""
-    return unknown_roc(genuine, impostor).eer_threshold
-
-
-def threshold_sweep(
-    known_distance: np.ndarray,
-    known_correct: np.ndarray,
-    unknown_distance: np.ndarray | None = None,
-    thresholds: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Per threshold: identified rate of known images and rejection rate of unknown ones.
-
-    Args:
-        known_distance: nearest-class distance of each known test image.
-        known_correct: whether its nearest class is its true class.
-        unknown_distance: nearest-class distance of each unknown image (optional).
-        thresholds: the thresholds to evaluate; by default 201 steps over the data's range.
-
-    Returns:
-        Columns threshold, identified_rate, false_reject_rate (known images at or above
-        the threshold), and with unknowns rejection_rate and false_accept_rate.
-    """
-    if thresholds is None:
-        every = np.r_[known_distance, unknown_distance if unknown_distance is not None else []]
-        thresholds = np.linspace(0.0, float(every.max()) * 1.05 + EPSILON, 201)
-    t = np.asarray(thresholds, np.float64)[:, None]
-    below = known_distance[None, :] < t
-    table = {
-        "threshold": t[:, 0],
-        "identified_rate": (below & known_correct[None, :]).mean(axis=1),
-        "false_reject_rate": (~below).mean(axis=1),
-    }
-    if unknown_distance is not None and len(unknown_distance):
-        rejected = unknown_distance[None, :] >= t
-        table["rejection_rate"] = rejected.mean(axis=1)
-        table["false_accept_rate"] = 1.0 - table["rejection_rate"]
-    return pd.DataFrame(table)
+THRESHOLD_SOURCES = {
+    "calibration": "calibrated on known images the network never trained on",
+    "training": "equal-error point of the training images (no held-out images)",
+    "given": "chosen by hand",
+}
 
 
 @dataclass(frozen=True)
@@ -138,6 +27,14 @@ class Evaluation:
 
     Everything that depends on the threshold (verdicts, confusion, rates) is derived
     from these cached distances, so changing the threshold costs no forward pass.
+
+    Attributes:
+        rule: the scoring rule the distances come from.
+        threshold_source: ``calibration``, ``training`` or ``given`` (see ``THRESHOLD_SOURCES``).
+        calibration_frr: the false-reject rate the threshold was set for, or None.
+        class_thresholds: one threshold per class, used instead of ``threshold`` when set.
+        rule_distances: rule -> (known, unknown) class distances, when rules are compared.
+        rule_thresholds: rule -> its calibrated threshold, when the run was calibrated.
     """
 
     class_names: list[str]
@@ -149,20 +46,33 @@ class Evaluation:
     unknown_groups: list[str]
     unknown_class_dist: np.ndarray
     skipped: list[dict[str, str]]
+    rule: str = "medoid"
+    threshold_source: str = "given"
+    calibration_frr: float | None = None
+    class_thresholds: np.ndarray | None = None
+    rule_distances: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    rule_thresholds: dict[str, float] = field(default_factory=dict)
 
-    def at(self, threshold: float) -> Evaluation:
-        """The same evaluation at another threshold (no recomputation of distances)."""
-        return replace(self, threshold=float(threshold))
+    def at(self, threshold: float, class_thresholds: np.ndarray | None = None) -> Evaluation:
+        """The same evaluation at another threshold (no recomputation of distances).
+
+        A threshold other than the current one is ``given``; per-class thresholds apply
+        only when passed again.
+        """
+        threshold = float(threshold)
+        if threshold == self.threshold and class_thresholds is None and self.class_thresholds is None:
+            return self
+        return replace(self, threshold=threshold, class_thresholds=class_thresholds, threshold_source="given", calibration_frr=None)
 
     @property
     def has_unknown(self) -> bool:
         return len(self.unknown_files) > 0
 
     def known(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return decide(self.class_dist, self.threshold)
+        return decide(self.class_dist, self.threshold, self.class_thresholds)
 
     def unknown(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return decide(self.unknown_class_dist, self.threshold)
+        return decide(self.unknown_class_dist, self.threshold, self.class_thresholds)
 
     def confusion(self) -> pd.DataFrame:
         predicted, _, accepted = self.known()
@@ -177,6 +87,17 @@ class Evaluation:
         predicted, distance, _ = self.known()
         unknown = self.unknown()[1] if self.has_unknown else None
         return threshold_sweep(distance, predicted == self.true, unknown, thresholds)
+
+    def dir_far(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(far, dir, threshold) of the open-set identification curve, or None without unknown images."""
+        if not self.has_unknown or not len(self.files):
+            return None
+        predicted, distance, _ = self.known()
+        return dir_far_curve(distance, predicted == self.true, self.unknown()[1])
+
+    def cmc(self) -> list[float]:
+        """Rank-1 to rank-5 identification rates of the known images."""
+        return cmc(self.class_dist, self.true)
 
     def suggestions(self, target_false_accept: float = 0.01) -> dict[str, dict[str, Any]]:
         """Suggested thresholds, each with its criterion (needs unknown images).
@@ -201,6 +122,24 @@ class Evaluation:
             result["target_far"] = {"threshold": float(allowed["threshold"].max()), "criterion": f"at most {target_false_accept:.0%} of unknown images accepted"}
         return result
 
+    def rule_table(self) -> pd.DataFrame:
+        """Every compared rule on these images: accuracy, AUROC, and the rates at that rule's
+        own calibrated threshold (or, for a run without calibration, none)."""
+        rows = []
+        for rule, (known, unknown) in self.rule_distances.items():
+            predicted, distance, _ = decide(known, np.inf)
+            correct = predicted == self.true
+            row: dict[str, Any] = {"rule": rule, "accuracy": float(correct.mean()) if len(correct) else None}
+            u_distance = decide(unknown, np.inf)[1] if len(unknown) else np.zeros(0)
+            row["auroc_unknown"] = unknown_roc(distance, u_distance).auroc if len(u_distance) and len(distance) else None
+            t = self.rule_thresholds.get(rule)
+            row["threshold"] = t
+            row["identified_rate"] = float((correct & (distance < t)).mean()) if t is not None and len(correct) else None
+            row["false_reject_rate"] = float((distance >= t).mean()) if t is not None and len(distance) else None
+            row["rejection_rate"] = float((u_distance >= t).mean()) if t is not None and len(u_distance) else None
+            rows.append(row)
+        return pd.DataFrame(rows, columns=["rule", "accuracy", "identified_rate", "false_reject_rate", "rejection_rate", "auroc_unknown", "threshold"])
+
     def table(self) -> pd.DataFrame:
         """One row per image: file, set, true class, predicted class, distance, verdict."""
         predicted, distance, accepted = self.known()
@@ -224,6 +163,13 @@ class Evaluation:
             })], ignore_index=True)
         return rows
 
+    def cell(self, true_class: str, column: str) -> pd.DataFrame:
+        """The test images of one confusion cell (``column`` a class or ``unknown``)."""
+        rows = self.table()
+        rows = rows[rows["set"] == "test"]
+        shown = rows["predicted_class"].where(rows["verdict"] != "rejected", UNKNOWN)
+        return rows[(rows["true_class"] == true_class) & (shown == column)]
+
     def metrics(self) -> dict[str, Any]:
         """The summary that ``evaluate --json`` prints."""
         predicted, distance, accepted = self.known()
@@ -231,132 +177,94 @@ class Evaluation:
         out: dict[str, Any] = {
             "n_test": len(self.files),
             "threshold": self.threshold,
+            "threshold_source": self.threshold_source,
+            "calibration_frr": self.calibration_frr,
+            "per_class_thresholds": self.class_thresholds is not None,
+            "rule": self.rule,
             "accuracy": float(correct.mean()) if len(correct) else None,
             "identified_rate": float((correct & accepted).mean()) if len(correct) else None,
             "false_reject_rate": float((~accepted).mean()) if len(correct) else None,
+            "cmc": self.cmc() if len(correct) else [],
             "classes": self.class_names,
             "confusion": {k: {c: int(v) for c, v in row.items()} for k, row in self.confusion().to_dict(orient="index").items()},
             "n_skipped": len(self.skipped),
         }
         if self.has_unknown:
             roc = self.roc()
+            u_distance = self.unknown()[1]
             out.update({
                 "n_unknown": len(self.unknown_files),
                 "rejection_rate": float((~self.unknown()[2]).mean()),
                 "auroc_unknown": roc.auroc if roc else None,
                 "eer": roc.eer if roc else None,
                 "eer_threshold": roc.eer_threshold if roc else None,
+                "dir_at_far": {str(f): dir_at_far(distance, correct, u_distance, f) for f in FAR_POINTS} if len(correct) else {},
             })
         return out
 
 
-def evaluate(run, test_dir: str | os.PathLike[str] | None, unknown_dir: str | os.PathLike[str] | None = None, threshold: float | None = None, batch_size: int = 512) -> Evaluation:
-    """Embed test (and unknown) images once, in batches, and compare with the representatives.
+def evaluate(
+    run,
+    test_dir: str | os.PathLike[str] | None,
+    unknown_dir: str | os.PathLike[str] | None = None,
+    threshold: float | None = None,
+    batch_size: int = 512,
+    compare_rules: bool = False,
+) -> Evaluation:
+    """Embed test (and unknown) images once, in batches, and score them against the run's classes.
 
     Args:
         run: a ``siamese.Run`` with representatives.
         test_dir: folder-per-class images of the run's classes (or None for none).
         unknown_dir: folder-per-class images of people never trained on (optional).
-        threshold: the decision threshold; by default the run's suggested threshold.
+        threshold: the decision threshold; by default the run's own (calibrated when it
+            could be), with its per-class thresholds when represent recorded them for use.
+        compare_rules: also score with every rule (``Evaluation.rule_table``), from the
+            same forward pass.
     """
-    from siamese.data import scan_folder
-
     if test_dir is None and unknown_dir is None:
         raise SiameseError("give a test folder, an unknown folder, or both")
-    rep_embeddings, rep_labels = run.representative_embeddings()
+    record = run.threshold_record()
+    class_thresholds = None
     if threshold is None:
-        threshold = run.suggested_threshold()
+        threshold, source, frr = record["threshold"], record["source"], record["target_frr"]
+        class_thresholds = run.class_thresholds()
+    else:
+        source, frr = "given", None
     if not np.isfinite(threshold) or threshold < 0:
         raise SiameseError(f"threshold {threshold} is not valid; use a distance of 0 or more")
     n = len(run.class_names)
+    rules = [run.rule, *(r for r in RULES if r != run.rule)] if compare_rules else [run.rule]
+    scorers = [run.scorer(rule) for rule in rules]
+
+    def reduce(emb: np.ndarray) -> np.ndarray:
+        # Distances per batch: memory grows by rules x classes values per image, not by a 512-d embedding.
+        return np.stack([s.class_distances(emb) for s in scorers], axis=1)
 
     def distances(folder, class_names):
         listing = scan_folder(folder, class_names)
-        # Distances per batch: memory grows by n values per image, not by a 512-d embedding.
-        dist, kept, skipped = run.embed_files(listing.paths, batch_size, reduce=lambda emb: class_distances(emb, rep_embeddings, rep_labels, n))
+        dist, kept, skipped = run.embed_files(listing.paths, batch_size, reduce=reduce)
         files = [str(listing.paths[i]) for i in kept]
         groups = [listing.class_names[listing.labels[i]] for i in kept]
         return files, listing.labels[kept], groups, dist, [*listing.skipped, *skipped]
 
-    files, true, _, dist, skipped = (distances(test_dir, run.class_names) if test_dir is not None else ([], np.zeros(0, np.int64), [], np.zeros((0, n)), []))
-    u_files, _, u_groups, u_dist, u_skipped = distances(unknown_dir, None) if unknown_dir is not None else ([], None, [], np.zeros((0, n)), [])
+    empty = ([], np.zeros(0, np.int64), [], np.zeros((0, len(rules), n)), [])
+    files, true, _, dist, skipped = distances(test_dir, run.class_names) if test_dir is not None else empty
+    u_files, _, u_groups, u_dist, u_skipped = distances(unknown_dir, None) if unknown_dir is not None else empty
     return Evaluation(
         class_names=run.class_names,
         threshold=float(threshold),
         files=files,
         true=true,
-        class_dist=dist,
+        class_dist=dist[:, 0],
         unknown_files=u_files,
         unknown_groups=u_groups,
-        unknown_class_dist=u_dist,
+        unknown_class_dist=u_dist[:, 0],
         skipped=[{"path": s.path, "reason": s.reason} for s in [*skipped, *u_skipped]],
+        rule=run.rule,
+        threshold_source=source,
+        calibration_frr=frr,
+        class_thresholds=class_thresholds,
+        rule_distances={rule: (dist[:, i], u_dist[:, i]) for i, rule in enumerate(rules)} if compare_rules else {},
+        rule_thresholds={k: float(v) for k, v in record["rule_thresholds"].items()},
     )
-
-
-def raw_pixel_accuracy(train_dir: str | os.PathLike[str], test_dir: str | os.PathLike[str], input_shape=None) -> float:
-    """Baseline without learning: nearest class medoid in raw pixel space.
-
-    Each class's medoid among its training images (flattened pixels) is its
-    representative; a test image gets the class of the nearest one.
-    """
-    from siamese.data import load_folder
-    from siamese.representatives import class_medoids
-
-    train = load_folder(train_dir, input_shape)
-    test = load_folder(test_dir, train.input_shape, train.class_names)
-    x_train = train.images.reshape(len(train), -1)
-    chosen = class_medoids(x_train, train.labels)
-    dist = class_distances(test.images.reshape(len(test), -1), x_train[chosen], train.labels[chosen], len(train.class_names))
-    return float((np.argmin(dist, axis=1) == test.labels).mean())
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """One image identified against a run's representatives."""
-
-    predicted_class: str
-    distance: float
-    accepted: bool
-    threshold: float
-    distances: dict[str, float]
-    embedding: np.ndarray
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "predicted_class": self.predicted_class if self.accepted else UNKNOWN,
-            "nearest_class": self.predicted_class,
-            "distance": self.distance,
-            "accepted": self.accepted,
-            "threshold": self.threshold,
-            "distances": self.distances,
-        }
-
-
-def probe(run, image: str | os.PathLike[str] | bytes, threshold: float | None = None) -> ProbeResult:
-    """Identify one image file (or its bytes): the nearest class, or unknown."""
-    from siamese.data import decode_image
-
-    rep_embeddings, rep_labels = run.representative_embeddings()
-    if threshold is None:
-        threshold = run.suggested_threshold()
-    source = image if isinstance(image, bytes) else Path(image)
-    embedding = run.embed(decode_image(source, run.input_shape)[None])
-    dist = class_distances(embedding, rep_embeddings, rep_labels, len(run.class_names))
-    predicted, distance, accepted = decide(dist, threshold)
-    return ProbeResult(
-        predicted_class=run.class_names[int(predicted[0])],
-        distance=float(distance[0]),
-        accepted=bool(accepted[0]),
-        threshold=float(threshold),
-        distances={name: float(d) for name, d in zip(run.class_names, dist[0])},
-        embedding=embedding[0],
-    )
-
-
-def place_on_map(embedding: np.ndarray, train_embeddings: np.ndarray, train_xy: np.ndarray, k: int = 10) -> np.ndarray:
-    """Approximate map position of a new point: the inverse-distance weighted mean of
-    its k nearest training points' 2-D positions (t-SNE cannot place new points)."""
-    dist = pairwise_distances(np.atleast_2d(embedding), train_embeddings)[0]
-    nearest = np.argsort(dist)[: min(k, len(dist))]
-    weights = 1.0 / np.maximum(dist[nearest], EPSILON)
-    return (train_xy[nearest] * weights[:, None]).sum(axis=0) / weights.sum()

@@ -57,6 +57,7 @@ def train_command(config: TrainConfig, run_dir: str | os.PathLike[str]) -> list[
         "--lr", repr(float(config.learning_rate)),
         "--seed", str(config.seed),
         "--validation-split", repr(float(config.validation_split)),
+        "--calibration-split", repr(float(config.calibration_split)),
         "--precision", config.precision,
     ]
     if config.input_shape:

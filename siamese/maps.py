@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from siamese.distances import class_distances, class_medoids
 from siamese.errors import SiameseError
-from siamese.evaluation import class_distances, place_on_map
-from siamese.representatives import METHODS, class_medoids, map_table, project_tsne
+from siamese.probe import place_on_map
+from siamese.representatives import METHODS, map_table, project_tsne
 from siamese.runs import Run
 from siamese.storage import atomic_write
 

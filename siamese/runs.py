@@ -49,10 +49,12 @@ class TrainConfig:
     validation_split: float = 0.0
     val_dir: str | None = None
     precision: str = "auto"
+    calibration_split: float = 0.15
     class_names: list[str] = field(default_factory=list)
     data_fingerprint: str = ""
     n_train: int = 0
     n_validation: int = 0
+    n_calibration: int = 0
 
     def validate(self) -> None:
         """Raise SiameseError naming the first option with a bad value."""
@@ -63,6 +65,9 @@ class TrainConfig:
             (0 < self.learning_rate < 1, "learning rate", self.learning_rate, "a number between 0 and 1 such as 0.0008"),
             (0 <= self.validation_split < 1, "validation split", self.validation_split, "a fraction between 0 and 1 such as 0.2"),
             (self.precision in ("auto", "float32", "mixed_bfloat16"), "precision", self.precision, "auto, float32 or mixed_bfloat16"),
+            (0 <= self.calibration_split < 0.5, "calibration split", self.calibration_split, "a fraction from 0 (off) to below 0.5 such as 0.15"),
+            (self.validation_split + self.calibration_split < 0.9, "validation plus calibration split", self.validation_split + self.calibration_split,
+             "fractions that leave most images for training (together below 0.9)"),
         ]
         for ok, name, value, expected in checks:
             if not ok:
@@ -129,6 +134,7 @@ class Run:
         self._embedding = None
         self._embed_fn = None
         self._lock = threading.Lock()
+        self._scorers: dict[tuple[str, int], Any] = {}
 
     # Configuration -------------------------------------------------------------
     @property
@@ -144,6 +150,11 @@ class Run:
     def train_dir(self) -> Path:
         """The training data folder (run.json stores it relative to the run folder)."""
         return (self.path / self.info["config"]["train_dir"]).resolve()
+
+    @property
+    def calibration_files(self) -> list[str]:
+        """Training-folder files (relative to it) held out to calibrate the threshold."""
+        return [f for f in self.info.get("calibration_files") or [] if isinstance(f, str)]
 
     @property
     def input_shape(self) -> Shape:
@@ -298,7 +309,66 @@ class Run:
         return np.load(self.path / TRAIN_EMBEDDINGS_FILE)
 
     def suggested_threshold(self) -> float:
+        """The run's threshold (calibrated when the run has held-out images; see ``threshold_record``)."""
         return float(self.representatives()["suggested_threshold"])
+
+    def threshold_record(self) -> dict[str, Any]:
+        """The run's threshold with where it came from.
+
+        Keys: ``threshold``; ``source`` (``calibration``: set on known images the network
+        never trained on; ``training``: the equal-error point of training images);
+        ``criterion`` (a sentence); ``target_frr`` (the false-reject rate it was set for,
+        or None); ``training_threshold`` (the training images' equal-error point, a
+        named alternative); ``rule_thresholds`` (each rule's calibrated threshold).
+        """
+        record = self.representatives()
+        calibration = record.get("calibration") or {}
+        return {
+            "threshold": float(record["suggested_threshold"]),
+            "source": record.get("threshold_source", "training"),
+            "criterion": record.get("threshold_criterion", "equal error rate on the training images"),
+            "target_frr": record.get("target_frr"),
+            "training_threshold": float(record.get("training_threshold", record["suggested_threshold"])),
+            "rule_thresholds": dict(calibration.get("rule_thresholds") or {}),
+        }
+
+    @property
+    def rule(self) -> str:
+        """The scoring rule recorded by represent (``medoid`` for runs made before rules existed)."""
+        return str(self.representatives().get("rule", "medoid"))
+
+    def class_thresholds(self) -> np.ndarray | None:
+        """Per-class thresholds (in class order) when represent was asked to use them, else None."""
+        record = self.representatives()
+        if not record.get("per_class_threshold"):
+            return None
+        recorded = (record.get("calibration") or {}).get("class_thresholds") or {}
+        return np.array([float(recorded.get(name, record["suggested_threshold"])) for name in self.class_names])
+
+    def recorded_class_thresholds(self) -> dict[str, float]:
+        """The per-class thresholds calibration computed, whether or not they are in use."""
+        return dict(((self.representatives().get("calibration") or {}).get("class_thresholds")) or {})
+
+    def scorer(self, rule: str | None = None):
+        """The fitted scoring rule (``siamese.scoring``), by default the run's; built once from
+        the stored training embeddings, their classes (map.csv) and the representatives."""
+        from siamese.scoring import fit_scorer
+
+        record = self.representatives()
+        rule = rule or self.rule
+        k = int(record.get("k", 5))
+        with self._lock:
+            if (rule, k) not in self._scorers:
+                table = self.training_map()
+                labels = pd.Categorical(table["class"], categories=self.class_names).codes.astype(np.int64)
+                rows = np.array([int(item["row"]) for item in record["items"]], np.int64)
+                self._scorers[(rule, k)] = fit_scorer(rule, self.training_embeddings(), labels, len(self.class_names), rows, k)
+            return self._scorers[(rule, k)]
+
+    def forget_scorers(self) -> None:
+        """Drop fitted rules (represent calls this after recording new representatives)."""
+        with self._lock:
+            self._scorers.clear()
 
     def summary(self) -> dict[str, Any]:
         """Headline facts for listings: name, status, classes, epochs, metrics."""

@@ -38,6 +38,27 @@ def split_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     return np.sort(np.asarray(train, np.int64)), np.sort(np.asarray(val, np.int64))
 
 
+def split_calibration(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified hold-out of known images for calibrating the threshold.
+
+    Per class with three or more images, max(1, round(n * fraction)) are held out, and
+    at least two stay for training (one positive pair); smaller classes hold none out.
+    These images are never used for weight updates, so their distances show where
+    known faces the network has not fitted fall, which training images cannot.
+
+    Returns:
+        (train, calibration) sorted indices into ``labels``.
+    """
+    rng = np.random.default_rng([seed, 1])
+    train, held = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_held = min(max(1, int(round(idx.size * fraction))), idx.size - 2) if fraction > 0 and idx.size >= 3 else 0
+        held.extend(idx[:n_held])
+        train.extend(idx[n_held:])
+    return np.sort(np.asarray(train, np.int64)), np.sort(np.asarray(held, np.int64))
+
+
 def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool):
     """A ``tf.data`` pipeline of ((left, right), same) batches of image pairs.
 
@@ -143,6 +164,7 @@ class TrainingData:
         root: the training data folder.
         train_rows: the rows of ``images`` to train on.
         val_rows: the rows to validate on (empty without validation).
+        calibration_rows: training-folder rows held out for the threshold (never trained on).
     """
 
     images: np.ndarray
@@ -152,6 +174,7 @@ class TrainingData:
     root: Path
     train_rows: np.ndarray
     val_rows: np.ndarray
+    calibration_rows: np.ndarray
 
     @property
     def input_shape(self) -> Shape:
@@ -198,11 +221,15 @@ def load_training_data(config: TrainConfig, workdir: Path) -> TrainingData:
             log.warning("class %s has %d image: it gives no same-class pair and only serves as a negative", name, n)
     if counts.max() < 2:
         raise SiameseError(f"no class in {config.train_dir} has two images; each class needs at least two images to form a same-class pair")
-    train_rows, val_rows = np.flatnonzero(is_train), np.flatnonzero(~is_train)
+    folder_rows, val_rows = np.flatnonzero(is_train), np.flatnonzero(~is_train)
+    kept_rows, held = split_calibration(labels[folder_rows], config.calibration_split, config.seed)
+    train_rows, calibration_rows = folder_rows[kept_rows], folder_rows[held]
     if not val_listing and config.validation_split > 0:
-        train_rows, val_rows = split_validation(labels, config.validation_split, config.seed)
+        fraction = config.validation_split / (1.0 - config.calibration_split)  # of the whole folder, as documented
+        keep, val = split_validation(labels[train_rows], fraction, config.seed)
+        train_rows, val_rows = train_rows[keep], train_rows[val]
     paths = [every_path[i] for i in kept[is_train]]
-    return TrainingData(images, labels, listing.class_names, paths, listing.root, train_rows, val_rows)
+    return TrainingData(images, labels, listing.class_names, paths, listing.root, train_rows, val_rows, calibration_rows)
 
 
 STRATEGIES = ("mirrored", "multiworker")
@@ -268,6 +295,7 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     config.data_fingerprint = fingerprint(data.paths, data.root)
     config.n_train = len(data.train_rows)
     config.n_validation = len(data.val_rows)
+    config.n_calibration = len(data.calibration_rows)
 
     from siamese.backend import keras
     from siamese.model import build_embedding_network, build_siamese, compile_siamese, plan_architecture, preferred_precision
@@ -276,6 +304,8 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
         config.precision = preferred_precision()
     keras.utils.set_random_seed(config.seed)
     info = new_run_info(config, plan_architecture(data.input_shape))
+    # Relative to the training folder: represent embeds these to calibrate the threshold.
+    info["calibration_files"] = [str(data.paths[i].relative_to(data.root)) for i in data.calibration_rows]
     if strategy is not None:
         info["distribution"] = {"strategy": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)}
     write_run_info(run_dir, info)

@@ -12,8 +12,8 @@ import pytest
 from conftest import run_cli, tree_digest
 from siamese.runs import load_run
 
-EVALUATE_KEYS = {"n_test", "threshold", "accuracy", "identified_rate", "confusion"}
-UNKNOWN_KEYS = {"n_unknown", "rejection_rate", "auroc_unknown", "eer", "eer_threshold"}
+EVALUATE_KEYS = {"n_test", "threshold", "accuracy", "identified_rate", "confusion", "cmc", "threshold_source", "calibration_frr"}
+UNKNOWN_KEYS = {"n_unknown", "rejection_rate", "auroc_unknown", "eer", "eer_threshold", "dir_at_far"}
 
 
 def test_train_writes_a_complete_run(tiny_run, tiny_data):
@@ -40,9 +40,37 @@ def test_represent_records_representatives_without_touching_data(tiny_run):
         assert (tiny_run / item["copy"]).exists()
         assert (run.train_dir / item["file"]).exists()
     table = run.training_map()
-    assert len(table) == record["n_images"] == 24
+    # 6 training images per class: round(6 * 0.15) = 1 held out per class, never trained on nor mapped
+    held_out = run.calibration_files
+    assert len(held_out) == 4 and len({f.split("/")[0] for f in held_out}) == 4
+    assert len(table) == record["n_images"] == 20 and not set(held_out) & set(table["file"])
     assert table["representative"].sum() == 4
-    assert record["suggested_threshold"] > 0
+    assert record["threshold_source"] == "calibration" and record["target_frr"] == 0.05
+    calibration = record["calibration"]
+    assert sorted(calibration["files"]) == sorted(held_out)
+    # the threshold rejects at most 5% of the held-out images: none of 4
+    assert max(calibration["distances"]) < record["suggested_threshold"]
+    assert set(calibration["rule_thresholds"]) == {"medoid", "centroid", "knn", "mahalanobis"}
+    assert record["training_threshold"] > 0
+
+
+def test_represent_without_held_out_images_falls_back_with_a_warning(tiny_data, tmp_path):
+    run_dir = tmp_path / "nocal"
+    run_cli("train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", "1", "--batch-size", "8", "--calibration-split", "0")
+    out = run_cli("represent", str(run_dir), "--method", "medoid")
+    assert "no held-out known images" in out.stderr and "strangers" in out.stderr
+    record = load_run(run_dir).representatives()
+    assert record["threshold_source"] == "training" and record["calibration"] is None
+    assert record["suggested_threshold"] == record["training_threshold"]
+    # a separate folder of known images calibrates instead
+    run_cli("represent", str(run_dir), "--method", "medoid", "--calibrate", str(tiny_data / "test"), "--rule", "knn", "--k", "3",
+            "--per-class-threshold", "--target-frr", "0.1")
+    record = load_run(run_dir).representatives()
+    assert record["threshold_source"] == "calibration" and record["calibration"]["source"] == "calibration folder"
+    assert len(record["calibration"]["files"]) == 8 and record["rule"] == "knn" and record["k"] == 3
+    assert record["per_class_threshold"] is True
+    metrics = json.loads(run_cli("evaluate", str(run_dir), str(tiny_data / "test"), "--json").stdout)
+    assert metrics["rule"] == "knn" and metrics["per_class_thresholds"] is True and metrics["calibration_frr"] == 0.1
 
 
 def test_evaluate_json_has_the_documented_keys(tiny_run, tiny_data, tmp_path):
@@ -54,6 +82,14 @@ def test_evaluate_json_has_the_documented_keys(tiny_run, tiny_data, tmp_path):
     assert set(metrics["confusion"]) == set(load_run(tiny_run).class_names)
     assert sum(sum(row.values()) for row in metrics["confusion"].values()) == 8
     assert 0.0 <= metrics["auroc_unknown"] <= 1.0
+    assert metrics["threshold_source"] == "given" and metrics["calibration_frr"] is None
+    assert set(metrics["dir_at_far"]) == {"0.01", "0.05", "0.1"} and len(metrics["cmc"]) == 4  # four classes: four ranks
+    assert metrics["cmc"] == sorted(metrics["cmc"]) and metrics["cmc"][0] == metrics["accuracy"]
+    own = json.loads(run_cli("evaluate", str(tiny_run), str(tiny_data / "test"), "--unknown", str(tiny_data / "unknown"),
+                             "--json", "--compare-rules").stdout)
+    assert own["threshold_source"] == "calibration" and own["calibration_frr"] == 0.05
+    assert [r["rule"] for r in own["rules"]] == ["medoid", "centroid", "knn", "mahalanobis"]
+    assert own["rules"][0]["accuracy"] == own["accuracy"] and own["rules"][0]["rejection_rate"] == own["rejection_rate"]
     rows = list(csv.DictReader(open(tmp_path / "table.csv")))
     assert len(rows) == 16
     assert set(rows[0]) == {"file", "set", "true_class", "predicted_class", "distance", "verdict"}
@@ -79,8 +115,10 @@ def test_saved_run_gives_identical_embeddings(tiny_run, tiny_data):
     second = load_run(tiny_run).embed(images)
     np.testing.assert_array_equal(first, second)
     stored = np.load(tiny_run / "embeddings.npy")
-    train = load_folder(tiny_data / "train", (60, 80, 3)).images
-    np.testing.assert_allclose(load_run(tiny_run).embed(train), stored, atol=1e-6)
+    run = load_run(tiny_run)
+    train = load_folder(tiny_data / "train", (60, 80, 3))
+    trained_on = [str(p.relative_to(tiny_data / "train")) not in run.calibration_files for p in train.paths]
+    np.testing.assert_allclose(run.embed(train.images[trained_on]), stored, atol=1e-6)
 
 
 def test_every_command_leaves_the_dataset_byte_identical(tiny_data, tmp_path):

@@ -1,73 +1,11 @@
-"""The decision rule and its metrics on tiny hand-made examples."""
+"""The Evaluation object: everything derived from cached distances."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from siamese.evaluation import (
-    Evaluation,
-    class_distances,
-    confusion,
-    decide,
-    pairwise_distances,
-    place_on_map,
-    threshold_sweep,
-    unknown_roc,
-)
-
-
-def test_pairwise_distances_hand_values():
-    d = pairwise_distances(np.array([[0.0, 0.0], [3.0, 4.0]]), np.array([[0.0, 0.0], [6.0, 8.0]]))
-    np.testing.assert_allclose(d, [[np.sqrt(1e-7), 10.0], [5.0, 5.0]], rtol=1e-6)
-
-
-def test_class_distance_is_the_mean_over_that_class_representatives():
-    emb = np.array([[0.0, 0.0]])
-    reps = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0]])
-    dist = class_distances(emb, reps, np.array([0, 0, 1]), n_classes=3)
-    np.testing.assert_allclose(dist, [[2.0, 2.0, np.inf]])
-
-
-def test_decide_nearest_class_and_strict_threshold():
-    dist = np.array([[0.1, 0.5], [0.7, 0.3], [0.2, 0.9]])
-    predicted, distance, accepted = decide(dist, threshold=0.2)
-    np.testing.assert_array_equal(predicted, [0, 1, 0])
-    np.testing.assert_allclose(distance, [0.1, 0.3, 0.2])
-    # a distance at the threshold is rejected, as in the original
-    np.testing.assert_array_equal(accepted, [True, False, False])
-
-
-def test_confusion_has_an_unknown_column_for_rejections():
-    table = confusion(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), np.array([True, True, False, True]), ["a", "b"])
-    assert list(table.columns) == ["a", "b", "unknown"]
-    assert table.loc["a"].tolist() == [1, 1, 0]
-    assert table.loc["b"].tolist() == [0, 1, 1]
-
-
-def test_roc_auroc_and_eer_on_a_tiny_example():
-    known = np.array([0.1, 0.2, 0.3, 0.6])
-    unknown = np.array([0.4, 0.5, 0.7, 0.8])
-    roc = unknown_roc(known, unknown)
-    # 16 known/unknown pairs, unknown is farther in all but (0.6 vs 0.4) and (0.6 vs 0.5)
-    assert roc.auroc == pytest.approx(14 / 16)
-    # rejecting at >= 0.5 (or anything in (0.4, 0.5]): known rejected 1/4 (0.6), unknown
-    # accepted 1/4 (0.4); the threshold sits in the middle of that gap
-    assert roc.eer == pytest.approx(0.25)
-    assert roc.eer_threshold == pytest.approx(0.45)
-
-
-def test_perfect_separation_has_zero_eer():
-    roc = unknown_roc(np.array([0.1, 0.2]), np.array([0.8, 0.9]))
-    assert roc.auroc == 1.0 and roc.eer == 0.0
-    assert roc.eer_threshold == pytest.approx(0.5)  # halfway between 0.2 and 0.8
-
-
-def test_threshold_sweep_hand_values():
-    sweep = threshold_sweep(np.array([0.1, 0.3, 0.5]), np.array([True, True, False]), np.array([0.2, 0.6]), np.array([0.0, 0.35, 1.0]))
-    np.testing.assert_allclose(sweep["identified_rate"], [0.0, 2 / 3, 2 / 3])
-    np.testing.assert_allclose(sweep["false_reject_rate"], [1.0, 1 / 3, 0.0])
-    np.testing.assert_allclose(sweep["rejection_rate"], [1.0, 0.5, 0.0])
+from siamese.evaluation import Evaluation
 
 
 def _evaluation(threshold: float = 0.25) -> Evaluation:
@@ -108,8 +46,36 @@ def test_evaluation_table_and_suggestions():
     assert ev.at(suggestions["target_far"]["threshold"]).metrics()["rejection_rate"] == 1.0
 
 
-def test_place_on_map_is_the_weighted_mean_of_nearest_points():
-    train = np.array([[0.0], [1.0], [10.0]])
-    xy = np.array([[0.0, 0.0], [4.0, 0.0], [100.0, 100.0]])
-    # distances 0.25 and 0.75 to the two nearest: weights 4 and 4/3 -> x = (0*4 + 4*4/3) / (16/3) = 1
-    np.testing.assert_allclose(place_on_map(np.array([0.25]), train, xy, k=2), [1.0, 0.0])
+def test_metrics_have_the_open_set_keys():
+    m = _evaluation().metrics()
+    assert m["cmc"] == pytest.approx([1.0, 1.0])
+    # FAR 0.5 allows one of two unknown (0.24 accepted): threshold 0.5; known right below it: a1, a2, b1
+    assert m["dir_at_far"] == pytest.approx({"0.01": 2 / 3, "0.05": 2 / 3, "0.1": 2 / 3})
+    assert m["threshold_source"] == "given" and m["calibration_frr"] is None
+
+
+def test_per_class_thresholds_and_cells():
+    ev = _evaluation()
+    per_class = ev.at(0.25, class_thresholds=np.array([0.35, 0.1]))
+    # a2 (0.3) now accepted by class a's 0.35; b1 (0.2) rejected by class b's 0.1; x2 (0.24 to b) rejected
+    assert per_class.table()["verdict"].tolist() == ["identified", "identified", "rejected", "rejected", "rejected"]
+    assert per_class.cell("b", "unknown")["file"].tolist() == ["b1"]
+    assert ev.cell("a", "unknown")["file"].tolist() == ["a2"]
+
+
+def test_rule_table_uses_each_rule_own_threshold():
+    known_b = np.array([[0.2, 0.9], [0.9, 0.8], [0.6, 0.2]])  # second image nearest to b: wrong
+    ev = Evaluation(
+        class_names=["a", "b"], threshold=0.25, files=["a1", "a2", "b1"], true=np.array([0, 0, 1]),
+        class_dist=np.array([[0.1, 0.9], [0.3, 0.8], [0.6, 0.2]]), unknown_files=["x1", "x2"], unknown_groups=["x", "x"],
+        unknown_class_dist=np.array([[0.5, 0.7], [0.9, 0.24]]), skipped=[],
+        rule_distances={"medoid": (np.array([[0.1, 0.9], [0.3, 0.8], [0.6, 0.2]]), np.array([[0.5, 0.7], [0.9, 0.24]])),
+                        "centroid": (known_b, np.array([[0.5, 0.7], [0.9, 0.7]]))},
+        rule_thresholds={"medoid": 0.25, "centroid": 0.5},
+    )
+    table = ev.rule_table().set_index("rule")
+    assert table.loc["medoid", "accuracy"] == 1.0 and table.loc["centroid", "accuracy"] == pytest.approx(2 / 3)
+    assert table.loc["medoid", "rejection_rate"] == 0.5  # 0.24 < 0.25 accepted
+    assert table.loc["centroid", "rejection_rate"] == 1.0  # 0.5 and 0.7, both at or above 0.5
+    assert table.loc["centroid", "identified_rate"] == pytest.approx(2 / 3)  # a1 0.2, b1 0.2 below 0.5
+    assert table.loc["medoid", "auroc_unknown"] == pytest.approx(5 / 6)

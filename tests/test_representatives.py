@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siamese.representatives import class_medoids, medoids
+from siamese.distances import class_medoids, medoids
 
 
 def test_medoid_is_the_point_with_smallest_total_distance():

@@ -9,8 +9,8 @@ import streamlit as st
 import ui
 
 import siamese
-from siamese.evaluation import place_on_map
 from siamese.maps import image_path
+from siamese.probe import place_on_map
 
 NEAREST_SHOWN = 3
 

@@ -30,10 +30,15 @@ with st.form("train"):
     batch_size = cols[1].number_input("Batch size", min_value=2, max_value=4096, value=DEFAULTS.batch_size, step=1)
     margin = cols[2].number_input("Margin", min_value=0.01, max_value=10.0, value=DEFAULTS.margin, step=0.05, format="%.2f", help="Different-person pairs are pushed at least this far apart.")
     learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=DEFAULTS.learning_rate, step=0.0001, format="%.5f")
-    cols = st.columns(4)
+    cols = st.columns(5)
     input_shape = cols[0].text_input("Input shape (H,W,C)", value="", placeholder="blank: the first image's, e.g. 60,80,3", help="Every image is converted and resized to this.")
     seed = cols[1].number_input("Seed", min_value=0, value=DEFAULTS.seed, step=1)
     validation_split = cols[2].number_input("Validation split", min_value=0.0, max_value=0.9, value=0.0, step=0.05, help="Fraction of each class held out to validate each epoch (0 for none).")
+    calibration_split = cols[4].number_input(
+        "Calibration share", min_value=0.0, max_value=0.45, value=DEFAULTS.calibration_split, step=0.05,
+        help="Fraction of each class (with 3 or more images) held out and never trained on; the run's threshold is set so that "
+             "5% of these known faces are rejected. 0 turns it off (the threshold then comes from training images and lets many strangers in).",
+    )
     precision = cols[3].selectbox(
         "Precision", list(PRECISIONS), format_func=PRECISIONS.get,
         help="Mixed bfloat16 halves the time per step on CPUs with native bfloat16; inference always runs in float32.",
@@ -47,7 +52,7 @@ if start:
         config = siamese.TrainConfig(
             train_dir=str(dataset), epochs=int(epochs), batch_size=int(batch_size), margin=float(margin),
             learning_rate=float(learning_rate), input_shape=list(parse_shape(input_shape)) if input_shape.strip() else None,
-            seed=int(seed), validation_split=float(validation_split), precision=precision,
+            seed=int(seed), validation_split=float(validation_split), calibration_split=float(calibration_split), precision=precision,
         )
         ui.runs_root().mkdir(parents=True, exist_ok=True)
         run_dir = ui.runs_root() / unique_run_name(ui.runs_root())
