@@ -1,4 +1,5 @@
-"""Fixtures for the dashboard tests: a private copy of the tiny dataset and run, and the env that points the dashboard at them.
+"""Fixtures and helpers for the dashboard tests: a private copy of the tiny dataset and run, the env that
+points the dashboard at them, AppTest helpers, and a dashboard server with a Chromium to drive it.
 
 The copy keeps the run and its data at the same relative places (run.json stores the
 data path relative to the run folder), so the dashboard may write into the run
@@ -7,15 +8,31 @@ data path relative to the run folder), so the dashboard may write into the run
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 DASHBOARD = ROOT / "dashboard"
+APPTEST_TIMEOUT = 30
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGES = {"Home": "", "Data": "data", "Train": "train", "Embeddings": "embeddings", "Evaluate": "evaluate", "Probe": "probe"}
+WIDTH = 1280
+TIMEOUT_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -55,3 +72,100 @@ def dashboard_env(dashboard_data: DashboardData, monkeypatch) -> DashboardData:
     for name, value in dashboard_data.env().items():
         monkeypatch.setenv(name, value)
     return dashboard_data
+
+
+# --- in-process pages (Streamlit's AppTest) ---------------------------------------------
+
+
+def open_page(page: str | None = None) -> AppTest:
+    """Run the app, then switch to ``page`` (a file in dashboard/views), and check it ran cleanly."""
+    at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=APPTEST_TIMEOUT).run()
+    if page is not None:
+        at.switch_page(f"views/{page}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """All markdown, captions, alerts and titles of the page, joined."""
+    parts = [*at.title, *at.markdown, *at.caption, *at.info, *at.success, *at.warning, *at.error]
+    return "\n".join(str(p.value) for p in parts)
+
+
+def png_bytes(size: tuple[int, int] = (80, 60)) -> bytes:
+    """A small dark-gray PNG, as an upload."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (40, 40, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# --- a real server and browser (Playwright and Debian's Chromium) -------------------------
+
+
+def missing(reason: str) -> None:
+    """Skip, or fail in CI, where the browser tests must run."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; in CI the browser tests must run (apt-get install chromium; pip install playwright)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_data: DashboardData, tmp_path_factory) -> Iterator[str]:
+    """`streamlit run dashboard/Home.py` on a free port, pointed at the tiny data; yields its URL."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, **dashboard_data.env(), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, driven by Playwright (skipped, or failed in CI, without them)."""
+    if not CHROMIUM.exists():
+        missing(f"Chromium is not installed at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("Playwright for Python is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def wait_idle(page) -> None:
+    """Wait until the script has finished and no spinner is left."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
+
+
+def assert_no_exception(page) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.text_content()

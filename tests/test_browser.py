@@ -1,94 +1,41 @@
 """The dashboard in a real browser: Playwright drives Debian's Chromium against a server the test starts.
 
 Skipped when Chromium or Playwright is missing, except in CI (CI=true), where that fails.
-The page screenshots in docs/screenshots/ (shown in the README) are taken here.
+The page screenshots are taken here: into a temporary folder, or into docs/screenshots/
+(shown in the README) with SIAMESE_REFRESH_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import dashboard_fixtures
 import pytest
-from dashboard_fixtures import ROOT, DashboardData
+from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, wait_idle
+
+from helpers import ROOT
 
 pytestmark = pytest.mark.browser
 
 # The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
 dashboard_data = dashboard_fixtures.dashboard_data
+server = dashboard_fixtures.server
+browser = dashboard_fixtures.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = {"Home": "", "Data": "data", "Train": "train", "Embeddings": "embeddings", "Evaluate": "evaluate", "Probe": "probe"}
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+README_SCREENSHOTS = ROOT / "docs" / "screenshots"
 DEMO_RUN = ROOT / "sample_data" / "demo_run"
 DEMO_PROBE = ROOT / "sample_data" / "thermal_faces" / "test"
-WIDTH = 1280
-TIMEOUT_MS = 60_000
-
-
-def missing(reason: str) -> None:
-    """Skip, or fail in CI, where the browser tests must run."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; in CI the browser tests must run (apt-get install chromium; pip install playwright)")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def server(dashboard_data: DashboardData, tmp_path_factory) -> Iterator[str]:
-    """`streamlit run dashboard/Home.py` on a free port, pointed at the tiny data; yields its URL."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, **dashboard_data.env(), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        missing(f"Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright for Python is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def screenshots(tmp_path_factory) -> Path:
+    """Where the page screenshots go: a temporary folder, or the README's docs/screenshots/
+    when SIAMESE_REFRESH_SCREENSHOTS=1 asks to refresh them (no test run rewrites tracked files)."""
+    if os.environ.get("SIAMESE_REFRESH_SCREENSHOTS") == "1":
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return README_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture()
@@ -100,22 +47,11 @@ def page(browser, server):
     context.close()
 
 
-def wait_idle(page) -> None:
-    """Wait until the script has finished and no spinner is left."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
-
-
 def open_page(page, server: str, title: str) -> None:
     page.goto(f"{server}/{PAGES[title]}")
     page.wait_for_selector(f'h1:has-text("{title if title != "Home" else "Siamese thermal faces"}")')
     wait_idle(page)
     assert_no_exception(page)
-
-
-def assert_no_exception(page) -> None:
-    exceptions = page.locator('[data-testid="stException"]')
-    assert exceptions.count() == 0, exceptions.first.text_content()
 
 
 def points(page):
@@ -184,6 +120,7 @@ def test_upload_a_probe_shows_the_verdict(page, server, dashboard_data: Dashboar
     assert page.locator(".js-plotly-plot").count() == 2
 
 
+@pytest.mark.slow  # trains a network for three epochs (besides needing Chromium)
 def test_training_runs_on_across_a_reload_and_shows_its_curves(page, server):
     open_page(page, server, "Train")
     inputs = page.locator('[data-testid="stNumberInput"] input')
@@ -222,8 +159,7 @@ def full_page_screenshot(page, path: Path) -> None:
     page.set_viewport_size({"width": WIDTH, "height": 900})
 
 
-def test_every_page_opens_without_exception_and_is_screenshotted(page, server):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_every_page_opens_without_exception_and_is_screenshotted(page, server, screenshots: Path):
     open_page(page, server, "Home")
     # The README shows the committed demo run when it is there; the tiny test run otherwise.
     if (DEMO_RUN / "run.json").exists():
@@ -250,4 +186,4 @@ def test_every_page_opens_without_exception_and_is_screenshotted(page, server):
         assert_no_exception(page)
         if title != "Train":
             assert page.locator(".js-plotly-plot").count() > 0 or title in ("Home", "Probe"), f"{title} drew no chart"
-        full_page_screenshot(page, SCREENSHOTS / f"{title.lower()}.png")
+        full_page_screenshot(page, screenshots / f"{title.lower()}.png")

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 import dashboard_fixtures
 import pytest
-from dashboard_fixtures import DASHBOARD, DashboardData
-from test_dashboard_apptest import open_page, png_bytes, texts
+import ui  # the dashboard's own helper module, imported as its pages do (pytest's pythonpath has dashboard/)
+from dashboard_fixtures import DashboardData, open_page, png_bytes, texts
 
-from conftest import tree_digest
+from helpers import tree_digest
 from siamese.jobs import list_jobs
 
 dashboard_data = dashboard_fixtures.dashboard_data
 dashboard_env = dashboard_fixtures.dashboard_env
-sys.path.insert(0, str(DASHBOARD))
-import ui  # noqa: E402  (the dashboard's own helper module, imported as its pages do)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import tree_digest
+from helpers import tree_digest
 from siamese.data import MAX_IMAGE_PIXELS, decode_image, load_folder, parse_shape, scan_folder, split_dataset
 from siamese.errors import SiameseError
 

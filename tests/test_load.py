@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dashboard_fixtures
 import pytest
-from dashboard_fixtures import DashboardData
-from test_browser import CHROMIUM_ARGS, PAGES, TIMEOUT_MS, WIDTH, assert_no_exception, browser, server, wait_idle  # noqa: F401
+from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, wait_idle
 
 pytestmark = pytest.mark.browser
 dashboard_data = dashboard_fixtures.dashboard_data
+server = dashboard_fixtures.server
+browser = dashboard_fixtures.browser
 SESSIONS = 10
 
 
 @pytest.fixture()
-def pages(browser, server):  # noqa: F811
+def pages(browser, server):
     """Ten separate browser contexts: ten Streamlit sessions with their own state."""
     contexts = [browser.new_context(viewport={"width": WIDTH, "height": 900}) for _ in range(SESSIONS)]
     opened = []
@@ -26,7 +27,7 @@ def pages(browser, server):  # noqa: F811
         context.close()
 
 
-def _open_all(pages, server: str, title: str) -> None:  # noqa: F811
+def _open_all(pages, server: str, title: str) -> None:
     for page in pages:  # start every load before waiting for any, so the server serves them together
         page.goto(f"{server}/{PAGES[title]}", wait_until="commit")
     for page in pages:
@@ -35,7 +36,7 @@ def _open_all(pages, server: str, title: str) -> None:  # noqa: F811
         assert_no_exception(page)
 
 
-def test_ten_sessions_on_evaluate_each_keep_their_own_threshold(pages, server):  # noqa: F811
+def test_ten_sessions_on_evaluate_each_keep_their_own_threshold(pages, server):
     _open_all(pages, server, "Evaluate")
     sliders = [page.locator('[data-testid="stSlider"] input[type="range"]').first for page in pages]
     for i, slider in enumerate(sliders):
@@ -58,7 +59,7 @@ def test_ten_sessions_on_evaluate_each_keep_their_own_threshold(pages, server): 
     assert unknown_counts[0] > 0
 
 
-def test_ten_sessions_probe_at_once(pages, server, dashboard_data: DashboardData):  # noqa: F811
+def test_ten_sessions_probe_at_once(pages, server, dashboard_data: DashboardData):
     _open_all(pages, server, "Probe")
     images = sorted([*dashboard_data.data.glob("test/*/*.png"), *dashboard_data.data.glob("unknown/*/*.png")])
     assert len(images) >= SESSIONS
