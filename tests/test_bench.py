@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from siamese.runs import load_run
 
 SECTION_KEYS = {
@@ -23,6 +24,7 @@ SECTION_KEYS = {
 }
 
 
+@pytest.mark.slow  # runs the benchmark (tiny sizes, still a minute or more)
 def test_tiny_bench_writes_every_section(tmp_path: Path):
     out = tmp_path / "tiny.json"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SIAMESE_BENCH_CACHE": str(tmp_path / "cache")}

@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import siamese
-from conftest import ROOT
+from helpers import ROOT
 
 # Logical devices must be configured before TensorFlow initializes its devices, so the
 # training runs in a fresh interpreter that splits the CPU in two and then calls the CLI.
@@ -23,6 +25,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow  # trains a network for two epochs under MirroredStrategy
 def test_mirrored_training_on_two_cpus_gives_a_complete_run(tiny_data: Path, tmp_path: Path):
     run_dir = tmp_path / "mirrored"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from siamese.runs import load_run
 
 
@@ -38,7 +38,11 @@ def _epochs(run_dir) -> int:
         return 0
 
 
-@pytest.mark.parametrize("after_epochs", [0, 1, 3], ids=["before-first-epoch", "after-one-epoch", "mid-run"])
+@pytest.mark.parametrize(
+    "after_epochs",
+    [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(3, marks=pytest.mark.slow)],  # the later ones train for epochs
+    ids=["before-first-epoch", "after-one-epoch", "mid-run"],
+)
 def test_sigkill_leaves_the_run_loadable_or_marked_failed(tiny_data, tmp_path, after_epochs):
     run_dir = tmp_path / "run"
     proc = _start(tiny_data, run_dir)
@@ -56,6 +60,7 @@ def test_sigkill_leaves_the_run_loadable_or_marked_failed(tiny_data, tmp_path, a
         assert len(run.history()) >= after_epochs
 
 
+@pytest.mark.slow  # trains for at least one epoch
 def test_ctrl_c_marks_the_run_cancelled_and_consistent(tiny_data, tmp_path):
     run_dir = tmp_path / "run"
     proc = _start(tiny_data, run_dir)
@@ -68,6 +73,7 @@ def test_ctrl_c_marks_the_run_cancelled_and_consistent(tiny_data, tmp_path):
     assert run.has_model and len(run.history()) == run.info["epochs_done"]
 
 
+@pytest.mark.slow  # trains for at least one epoch
 def test_cancel_request_stops_training(tiny_data, tmp_path):
     from siamese.training import request_cancel
 

@@ -32,6 +32,7 @@ def test_unique_names_and_no_overwrite(tmp_path: Path):
     assert list_jobs(tmp_path) == []
 
 
+@pytest.mark.slow  # trains two networks at once, one until it is cancelled
 def test_two_trainings_at_once_write_to_different_runs_and_cancel_stops_one(tiny_data: Path, tmp_path: Path):
     root = tmp_path / "runs"
     long = TrainConfig(train_dir=str(tiny_data / "train"), epochs=500, batch_size=8)

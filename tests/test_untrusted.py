@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import run_cli, tree_digest
+from helpers import run_cli, tree_digest
 from siamese.errors import SiameseError
 from siamese.runs import load_run
 
@@ -88,6 +88,7 @@ def test_missing_run_files_are_reported(tiny_run, tiny_data, tmp_path, missing):
     assert ("model.keras" in result.stderr) if missing == "model.keras" else ("represent" in result.stderr)
 
 
+@pytest.mark.slow  # imports and represents in two command-line processes: tens of seconds
 def test_an_original_keras_h5_model_imports_with_equal_embeddings(tiny_data, tmp_path):
     """The original saved its whole siamese model, Lambda distance included, as .h5."""
     from siamese.backend import keras
