@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-# `streamlit run` puts this folder, dashboard/, on sys.path: its helper modules import as
+# `streamlit run` puts this folder, dashboard/, on the import path: its helper modules import as
 # top-level ones. The package, siamese, is installed (pip install -r requirements.txt).
 import ui
 

@@ -28,7 +28,7 @@ from siamese.training import request_cancel
 LOG_SUFFIX = ".log"
 JOB_SUFFIX = ".job.json"
 # The package's parent folder, the child's working folder: `python -m` looks there first,
-# so the child runs this same siamese (installed or not) with no PYTHONPATH to set.
+# so the child runs this same siamese (installed or not) without any import-path setting.
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 
 
