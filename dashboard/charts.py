@@ -144,6 +144,42 @@ def roc_curve(false_reject_known: Sequence[float], reject_unknown: Sequence[floa
     return fig
 
 
+def dir_far_curve(far: Sequence[float], dir_: Sequence[float], point: tuple[float, float]) -> go.Figure:
+    """Open-set identification: known faces identified (DIR) against strangers accepted (FAR),
+    on a log false-alarm axis as face-recognition reports draw it, with the current threshold."""
+    far = np.asarray(far, np.float64)
+    floor = 0.5 / max(len(far) - 1, 1)  # zero false alarms drawn at half the smallest non-zero rate
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=np.maximum(far, floor), y=dir_, mode="lines", line={"color": "#264653", "shape": "hv"}, name="DIR",
+        hovertemplate="strangers accepted %{x:.3f}<br>known identified %{y:.3f}<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=[max(point[0], floor)], y=[point[1]], mode="markers", name="current threshold", marker={"size": 14, "color": "#e63946", "line": {"width": 2, "color": "#000"}},
+        hovertemplate="strangers accepted %{x:.3f}<br>known identified %{y:.3f}<extra></extra>",
+    ))
+    fig.update_layout(**LAYOUT, height=320, title="Identified vs strangers accepted (DIR / FAR)", xaxis_title="strangers accepted (false-alarm rate, log)",
+                      yaxis_title="known identified (DIR)")
+    fig.update_xaxes(type="log", range=[np.log10(floor) - 0.1, 0.05])
+    fig.update_yaxes(range=[-0.02, 1.02])
+    return fig
+
+
+def cmc_curve(rates: Sequence[float], identified_rate: float) -> go.Figure:
+    """Cumulative match characteristic: the true class among the r nearest, for rank r; the
+    current threshold's identified rate (rank 1 and closer than the threshold) as a line."""
+    ranks = list(range(1, len(rates) + 1))
+    fig = go.Figure(go.Scatter(
+        x=ranks, y=rates, mode="lines+markers", line={"color": "#264653"}, name="CMC", hovertemplate="rank %{x}: %{y:.3f}<extra></extra>",
+    ))
+    fig.add_hline(y=identified_rate, line={"color": "#e63946", "dash": "dash", "width": 2}, annotation_text=f"identified at the threshold {identified_rate:.3f}",
+                  annotation_position="bottom right")
+    fig.update_layout(**LAYOUT, height=320, title="Identification by rank (CMC)", xaxis_title="rank", yaxis_title="true class within the rank", showlegend=False)
+    fig.update_xaxes(tickvals=ranks)
+    fig.update_yaxes(range=[min(min(rates, default=1.0), identified_rate) - 0.05, 1.02])
+    return fig
+
+
 def class_distance_bars(distances: Mapping[str, float], threshold: float, nearest: str) -> go.Figure:
     """Distance from a probe to every class, nearest first, with the threshold line."""
     ordered = sorted(distances.items(), key=lambda kv: kv[1])

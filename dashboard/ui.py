@@ -199,7 +199,7 @@ def load_run(path: str | os.PathLike[str]) -> siamese.Run:
 
 @st.cache_resource(max_entries=8, show_spinner="Embedding the test images once; the threshold then works from cached distances...")
 def _evaluation(run_path: str, test_dir: str | None, unknown_dir: str | None, stamp: tuple[float, float]) -> siamese.Evaluation:
-    return siamese.evaluate(load_run(run_path), test_dir, unknown_dir)
+    return siamese.evaluate(load_run(run_path), test_dir, unknown_dir, compare_rules=True)
 
 
 def evaluation(run: siamese.Run, test_dir: Path | None, unknown_dir: Path | None) -> siamese.Evaluation:
@@ -236,6 +236,29 @@ def _distance_groups(run_path: str, test_dir: str | None, unknown_dir: str | Non
     suggested = [s["threshold"] for s in _suggestions(run_path, test_dir, unknown_dir, stamp)[0].values()]
     top = max([*rows["distance"].tolist(), *suggested, result.threshold, 1e-3])
     return {"groups": groups, "max": top * 1.05, "accuracy": float(right.mean()) if len(test) else 0.0}
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _dir_far(run_path: str, test_dir: str | None, unknown_dir: str | None, stamp: tuple[float, float]) -> Any:
+    return _evaluation(run_path, test_dir, unknown_dir, stamp).dir_far()
+
+
+def dir_far(run: siamese.Run, test_dir: Path | None, unknown_dir: Path | None) -> Any:
+    """The DIR/FAR curve at the run's own rule (threshold-free, so cached with the evaluation)."""
+    return _dir_far(str(run.path.resolve()), str(test_dir) if test_dir else None, str(unknown_dir) if unknown_dir else None, run_stamp(run.path))
+
+
+def threshold_origin(run: siamese.Run) -> str:
+    """Where the run's threshold came from, in a few words, for captions."""
+    record = run.threshold_record()
+    if record["source"] == "calibration":
+        return f"set so that {record['target_frr']:.0%} of known faces the network never trained on are rejected"
+    return "the equal-error point of the training images (not calibrated)"
+
+
+def format_threshold(value: float) -> str:
+    """A threshold written the same way everywhere (buttons, captions, slider): four significant digits."""
+    return f"{value:.4g}"
 
 
 def distance_groups(run: siamese.Run, test_dir: Path | None, unknown_dir: Path | None) -> dict[str, Any]:

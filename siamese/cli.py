@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
                    help="auto: mixed bfloat16 where the CPU has native bfloat16 (twice as fast), else float32")
     p.add_argument("--validation-split", type=_number, default=0.0, help="fraction of train held out for validation")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
+                   help="vary training pairs (mirror, shift, gain, ambient offset, sensor noise)")
     p.add_argument("--calibration-split", type=_number, default=0.15,
                    help="fraction of each class (of 3 or more images) held out, never trained on, to calibrate the threshold; 0 turns it off")
     p.add_argument("--seed", type=int, default=0)
@@ -171,7 +173,7 @@ def cmd_train(args) -> None:
     config = TrainConfig(
         train_dir=str(args.train_dir), epochs=args.epochs, batch_size=args.batch_size, margin=args.margin,
         learning_rate=args.lr, input_shape=args.input_shape, seed=args.seed,
-        validation_split=args.validation_split, calibration_split=args.calibration_split, val_dir=str(args.val_dir) if args.val_dir else None, precision=args.precision,
+        validation_split=args.validation_split, calibration_split=args.calibration_split, augment=args.augment, val_dir=str(args.val_dir) if args.val_dir else None, precision=args.precision,
     )
     run = train(config, args.out, verbose=1 if sys.stderr.isatty() else 2, strategy=make_strategy(args.strategy))
     m = run.metrics

@@ -50,6 +50,7 @@ class TrainConfig:
     val_dir: str | None = None
     precision: str = "auto"
     calibration_split: float = 0.15
+    augment: bool = False
     class_names: list[str] = field(default_factory=list)
     data_fingerprint: str = ""
     n_train: int = 0

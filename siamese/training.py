@@ -59,7 +59,7 @@ def split_calibration(labels: np.ndarray, fraction: float, seed: int) -> tuple[n
     return np.sort(np.asarray(train, np.int64)), np.sort(np.asarray(held, np.int64))
 
 
-def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool):
+def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool, augmented: bool = False):
     """A ``tf.data`` pipeline of ((left, right), same) batches of image pairs.
 
     Pairs are drawn by ``make_pairs`` over ``labels`` (fresh every epoch when
@@ -69,7 +69,10 @@ def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch
 
     Under ``tf.distribute`` each batch is the global batch, split across replicas; every
     worker builds the same pairs (same seed) and keeps its share (sharding by data).
+    With ``augmented``, both images of a pair are varied by ``siamese.augment.augment``,
+    seeded per batch, so a run repeats exactly.
     """
+    from siamese.augment import augment
     from siamese.backend import tf
     from siamese.pairs import make_pairs
 
@@ -81,18 +84,22 @@ def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch
         order = rng.permutation(left.size) if resample else np.arange(left.size)
         for start in range(0, left.size, batch_size):
             take = order[start : start + batch_size]
-            yield rows[left[take]], rows[right[take]], same[take]
+            yield rows[left[take]], rows[right[take]], same[take], rng.integers(2**63)
 
-    def gather(left, right):
-        return np.asarray(images[left], np.float32), np.asarray(images[right], np.float32)
+    def gather(left, right, batch_seed):
+        a, b = np.asarray(images[left], np.float32), np.asarray(images[right], np.float32)
+        if augmented:
+            varied = np.random.default_rng(batch_seed)
+            a, b = augment(a, varied), augment(b, varied)
+        return a, b
 
-    def load(left, right, same):
-        a, b = tf.numpy_function(gather, [left, right], [tf.float32, tf.float32], stateful=False)
+    def load(left, right, same, batch_seed):
+        a, b = tf.numpy_function(gather, [left, right, batch_seed], [tf.float32, tf.float32], stateful=False)
         a.set_shape([None, *images.shape[1:]])
         b.set_shape([None, *images.shape[1:]])
         return (a, b), same
 
-    signature = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.float32))
+    signature = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.float32), tf.TensorSpec([], tf.int64))
     # Every epoch has the same number of pairs (two per consecutive same-class pair), so
     # the batch count is known up front: Keras shows progress and expects no early end.
     n_pairs = 2 * int(sum(np.count_nonzero(labels == c) - 1 for c in np.unique(labels)))
@@ -315,7 +322,7 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
             model = build_siamese(build_embedding_network(data.input_shape, config.precision))
             compile_siamese(model, config.margin, config.learning_rate)
         train_labels = data.labels[data.train_rows]
-        train_batches = pair_dataset(data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True)
+        train_batches = pair_dataset(data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True, augmented=config.augment)
         val_batches = None
         val_labels = data.labels[data.val_rows]
         if len(val_labels) and np.bincount(val_labels).max() >= 2 and len(np.unique(val_labels)) >= 2:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import dashboard_fixtures
+import numpy as np
 import pandas as pd
 import pytest
 from dashboard_fixtures import DASHBOARD, ROOT, DashboardData
@@ -51,7 +53,7 @@ def test_home_shows_run_dataset_numbers_and_links(dashboard_env: DashboardData):
     assert at.sidebar.selectbox(key="_run_picker").value == str(dashboard_env.run.resolve())
     assert run.name in texts(at)
     labels = {m.label for m in at.metric}
-    assert {"Accuracy (nearest class)", "Identified rate", "AUROC known vs unknown", "Unknown rejected"} <= labels
+    assert {"Accuracy (nearest class)", "Identified rate", "AUROC known vs unknown", "Strangers rejected"} <= labels
     links = {link.proto.label for link in at.get("page_link")}
     assert links == {"Data", "Train", "Embeddings", "Evaluate", "Probe"}
 
@@ -225,6 +227,31 @@ def test_evaluate_slider_changes_the_confusion_table(dashboard_env: DashboardDat
     count = int(first.rsplit("(", 1)[1].split()[0])
     assert len([c for c in image_captions(at) if ".png" in c]) == count
     assert any(b.proto.label.startswith("Download") for b in at.get("download_button"))
+
+
+def test_evaluate_shows_the_threshold_origin_open_set_curves_and_every_rule(dashboard_env: DashboardData):
+    at = open_page("evaluate.py")
+    run = siamese.load_run(dashboard_env.run)
+    record = run.threshold_record()
+    assert record["source"] == "calibration"
+    assert "is calibrated" in texts(at) and f"{record['target_frr']:.0%}" in texts(at)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "Identified vs strangers accepted (DIR / FAR)" in titles and "Identification by rank (CMC)" in titles
+    rules = at.table[-1].value
+    assert [r.split(" ")[0] for r in rules["rule"]] == ["medoid", "centroid", "knn", "mahalanobis"]
+    assert rules["rule"].iloc[0] == "medoid (this run's)"
+
+    at.slider[0].set_value(0.0).run()
+    [b for b in at.button if b.key == "suggest-run"][0].click().run()
+    assert at.slider[0].value == pytest.approx(record["threshold"], rel=0.02)
+
+    # Per-class thresholds: the slider gives way to the table, and verdicts follow the recorded thresholds.
+    at.toggle[0].set_value(True).run()
+    assert not at.exception and not at.slider
+    expected = siamese.evaluate(run, dashboard_env.data / "test", dashboard_env.data / "unknown")
+    limits = np.array([run.recorded_class_thresholds()[c] for c in run.class_names])
+    identified = expected.at(record["threshold"], limits).metrics()["identified_rate"]
+    assert at.metric[0].value == f"{identified:.1%}"
 
 
 def png_bytes(size: tuple[int, int] = (80, 60)) -> bytes:

@@ -9,12 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import charts
+import pandas as pd
 import streamlit as st
 import ui
 
 import siamese
 
-SUGGESTION_LABELS = {"eer": "Equal error rate", "best_balance": "Best balance", "target_far": "1% false accepts"}
+SUGGESTION_LABELS = {"eer": "Equal error", "best_balance": "Best balance", "target_far": "1% accepted"}
+RULE_COLUMNS = {"rule": "rule", "accuracy": "accuracy", "identified_rate": "identified", "false_reject_rate": "known rejected",
+                "rejection_rate": "strangers rejected", "auroc_unknown": "AUROC", "threshold": "its threshold"}
 
 st.title("Evaluate")
 run = ui.require_run()
@@ -41,31 +44,67 @@ if not result.files:
     st.warning(f"No image in {ui.display_path(test_dir)} could be read; choose another test set.")
     st.stop()
 
-if suggestions:
-    st.markdown("**Suggested thresholds**")
-    buttons = st.columns(len(suggestions))
-    for button, (name, suggestion) in zip(buttons, suggestions.items()):
-        button.button(
-            f"{SUGGESTION_LABELS.get(name, name)}: {suggestion['threshold']:.3g}", key=f"suggest-{name}", help=suggestion["criterion"],
-            on_click=ui.set_threshold, args=(run, suggestion["threshold"]),
-        )
+record = run.threshold_record()
+own = result.at(record["threshold"], run.class_thresholds()) if run.class_thresholds() is not None else result
+if record["source"] == "calibration":
+    st.info(
+        f"The run's threshold **{record['threshold']:.4g}** is calibrated: {record['criterion']} "
+        f"(target false-reject rate {record['target_frr']:.0%}). On this test set it rejects "
+        f"**{own.metrics()['false_reject_rate']:.1%}** of known faces" + (f" and **{own.metrics()['rejection_rate']:.1%}** of strangers." if result.has_unknown else "."),
+        icon=":material/tune:",
+    )
 else:
+    st.warning(
+        f"The run's threshold {record['threshold']:.4g} comes from the training images ({record['criterion']}); the network has fitted "
+        "those, so it lets many strangers in. Train a new run with a calibration share above 0 on the Train page to get a calibrated one.",
+        icon=":material/warning:",
+    )
+
+st.markdown("**Thresholds to try**")
+named = {"run": ("Run's", record["threshold"], f"The run's own threshold: {record['criterion']}")}
+if record["source"] == "calibration":
+    named["training"] = ("Training", record["training_threshold"], "The first version's threshold: the equal-error point of the training images' own-class and other-class distances. "
+                         "The network has fitted those images, so it lets many strangers in.")
+named |= {name: (SUGGESTION_LABELS.get(name, name), s["threshold"], s["criterion"]) for name, s in suggestions.items()}
+buttons = st.columns(len(named))
+for button, (name, (label, value, criterion)) in zip(buttons, named.items()):
+    button.button(f"{label}: {ui.format_threshold(value)}", key=f"suggest-{name}", help=criterion, on_click=ui.set_threshold, args=(run, value))
+if not suggestions:
     st.caption("Choose an unknown set to get suggested thresholds (equal error rate, best balance, a target false-accept rate).")
+
+recorded_class_thresholds = run.recorded_class_thresholds()
+per_class = False
+if recorded_class_thresholds:
+    per_class = st.toggle(
+        "Per-class thresholds", key=f"per_class:{run.path}", value=run.class_thresholds() is not None,
+        help="Each class gets the threshold that rejects the target share of its own held-out images, shrunk toward the global one when it has few. Edit them in the table.",
+    )
 
 @st.fragment
 def threshold_section() -> None:
     """Everything the threshold drives. A fragment: moving the slider reruns only this,
     not the page, the sidebar and the navigation, so it costs milliseconds."""
-    threshold = ui.threshold_slider(run, groups["max"])
-    current = result.at(threshold)
-    rates = current.sweep([threshold]).iloc[0]
+    if per_class:
+        edited = st.data_editor(
+            pd.DataFrame({"class": list(recorded_class_thresholds), "threshold": list(recorded_class_thresholds.values())}),
+            key=f"class_thresholds:{run.path}", disabled=["class"], hide_index=True, height=min(38 + 35 * len(recorded_class_thresholds), 300),
+            column_config={"threshold": st.column_config.NumberColumn("threshold", min_value=0.0, format="%.4f")},
+        )
+        limits = edited.set_index("class")["threshold"].reindex(run.class_names).fillna(record["threshold"]).to_numpy(float)
+        threshold = record["threshold"]
+        current = result.at(threshold, limits)
+    else:
+        threshold = ui.threshold_slider(run, groups["max"])
+        current = result.at(threshold)
+    m = current.metrics()
 
     metrics = st.columns(4)
-    metrics[0].metric("Identified rate", f"{rates['identified_rate']:.1%}", help="Nearest class right and closer than the threshold.")
-    metrics[1].metric("Accuracy (nearest class)", f"{groups['accuracy']:.1%}", help="Nearest class right, threshold ignored.")
-    if "rejection_rate" in rates:
-        metrics[2].metric("Rejection rate (unknown)", f"{rates['rejection_rate']:.1%}", help="Unknown images at or above the threshold.")
-    metrics[3].metric("Known rejected", f"{rates['false_reject_rate']:.1%}", help="Known images at or above the threshold.")
+    metrics[0].metric("Identified rate", f"{m['identified_rate']:.1%}", help="Nearest class right and closer than the threshold.")
+    metrics[1].metric("Accuracy (nearest class)", f"{m['accuracy']:.1%}", help="Nearest class right, threshold ignored.")
+    if "rejection_rate" in m:
+        metrics[2].metric("Strangers rejected", f"{m['rejection_rate']:.1%}", help="Unknown images at or above the threshold.")
+    target = f" (the run's threshold was set for {record['target_frr']:.0%})" if record["target_frr"] is not None else ""
+    metrics[3].metric("Known rejected", f"{m['false_reject_rate']:.1%}", help=f"Known images at or above the threshold{target}.")
 
     st.markdown("**Confusion table** (rows: true class; columns: predicted class, `unknown` = rejected)")
     confusion = current.confusion()
@@ -75,19 +114,25 @@ def threshold_section() -> None:
         st.plotly_chart(charts.distance_histograms(groups["groups"], threshold), config=charts.figure_config())
     with roc_column:
         if roc is not None:
-            st.plotly_chart(charts.roc_curve(roc.false_reject_known, roc.reject_unknown, roc.auroc, (rates["false_reject_rate"], rates["rejection_rate"])), config=charts.figure_config())
+            st.plotly_chart(charts.roc_curve(roc.false_reject_known, roc.reject_unknown, roc.auroc, (m["false_reject_rate"], m["rejection_rate"])), config=charts.figure_config())
         else:
             st.caption("Choose an unknown set to see how well unknown faces are rejected (ROC).")
+    dir_column, cmc_column = st.columns(2)
+    with dir_column:
+        curve = ui.dir_far(run, test_dir, unknown_dir)
+        if curve is not None:
+            st.plotly_chart(charts.dir_far_curve(curve[0], curve[1], (1.0 - m["rejection_rate"], m["identified_rate"])), config=charts.figure_config())
+        else:
+            st.caption("Choose an unknown set to see open-set identification (DIR against the false-alarm rate).")
+    with cmc_column:
+        st.plotly_chart(charts.cmc_curve(m["cmc"], m["identified_rate"]), config=charts.figure_config())
 
     st.subheader("Images of a confusion cell")
     cells = {f"{true} → {predicted} ({n} images)": (true, predicted) for true, row in confusion.iterrows() for predicted, n in row.items() if n > 0}
     choice = st.selectbox("Cell (true class → predicted)", list(cells), index=None, placeholder="Choose a non-empty cell", key="eval_cell")
     cell = cells.get(choice) if choice else None
     if cell is not None:
-        rows = current.table()
-        rows = rows[rows["set"] == "test"]
-        column = rows["predicted_class"].where(rows["verdict"] != "rejected", "unknown")
-        chosen = rows[(rows["true_class"] == cell[0]) & (column == cell[1])]
+        chosen = current.cell(*cell)
         ui.image_grid(list(chosen["file"]), [f"{Path(f).name} · {d:.3g}" for f, d in zip(chosen["file"], chosen["distance"])], palette=st.session_state.get("_palette_choice", "gray"))
 
     st.subheader("Per-image results")
@@ -98,6 +143,17 @@ def threshold_section() -> None:
 
 
 threshold_section()
+
+st.subheader("Scoring rules compared")
+rules = result.rule_table().rename(columns=RULE_COLUMNS)
+rules["rule"] = [f"{r} (this run's)" if r == result.rule else r for r in rules["rule"]]
+st.table(rules.style.format({c: "{:.3f}" for c in rules.columns if c != "rule"}, na_rep="–"))
+st.caption(
+    "Each rule scores a class by its distance to: the nearest representative (medoid), the class mean (centroid), the mean of the "
+    "k nearest training images (knn), or the class mean after whitening with the shared within-class covariance (mahalanobis). "
+    + ("Each is measured at its own threshold, calibrated like the run's for the same false-reject rate, from the same cached embeddings."
+       if record["source"] == "calibration" else "This run has no calibration images, so rates at a threshold are not shown.")
+)
 
 if result.skipped:
     with st.expander(f"{len(result.skipped)} files skipped"):

@@ -75,12 +75,16 @@ with headline:
             else:
                 cols = st.columns(4)
                 cols[0].metric("Accuracy (nearest class)", f"{metrics['accuracy']:.1%}", help="Nearest class right, threshold ignored.")
-                cols[1].metric("Identified rate", f"{metrics['identified_rate']:.1%}", help=f"Nearest class right and closer than the suggested threshold {metrics['threshold']:.3g}.")
+                threshold = ui.format_threshold(metrics["threshold"])
+                cols[1].metric("Identified rate", f"{metrics['identified_rate']:.1%}", help=f"Nearest class right and closer than the run's threshold {threshold}.")
                 if "auroc_unknown" in metrics:
-                    cols[2].metric("AUROC known vs unknown", f"{metrics['auroc_unknown']:.3f}")
-                    cols[3].metric("Unknown rejected", f"{metrics['rejection_rate']:.1%}")
+                    cols[2].metric("Strangers rejected", f"{metrics['rejection_rate']:.1%}", help=f"Unknown images at or above the run's threshold {threshold}.")
+                    cols[3].metric("AUROC known vs unknown", f"{metrics['auroc_unknown']:.3f}")
                 st.caption(
                     f"{metrics['n_test']} test images from `{ui.display_path(test_dir)}`"
                     + (f" and {metrics['n_unknown']} unknown from `{ui.display_path(unknown_dir)}`" if unknown_dir else "")
-                    + f", at the run's suggested threshold {metrics['threshold']:.3g}."
+                    + f", at the run's threshold {threshold}, {ui.threshold_origin(run)}."
                 )
+                if metrics["threshold_source"] == "training":
+                    st.warning("This run's threshold comes from its training images, which the network has fitted, so it lets many strangers in. "
+                               "Train a new run with a calibration share above 0 on the Train page for a calibrated threshold.")

@@ -38,6 +38,7 @@ except siamese.SiameseError as exc:
 threshold = ui.threshold_slider(run, max([*first.distances.values(), run.suggested_threshold()]) * 1.2)
 result = ui.probe(run, data, threshold)
 
+st.caption(f"The slider starts at the run's threshold {ui.format_threshold(run.suggested_threshold())}, {ui.threshold_origin(run)}.")
 if result.accepted:
     st.success(f"Identified as **{result.predicted_class}** (distance {result.distance:.3g} < threshold {threshold:.3g})")
 else:
