@@ -1,14 +1,17 @@
-"""Entry point: `streamlit run dashboard/Home.py`. Page config, navigation and the shared pickers."""
+"""Entry point: `streamlit run dashboard/Home.py`. Streamlit patches, page config, navigation and the shared pickers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import streamlit as st
-
 # `streamlit run` puts this folder, dashboard/, on the import path: its helper modules import as
 # top-level ones. The package, siamese, is installed (pip install -r requirements.txt).
-import ui
+import patches
+import pickers
+import streamlit as st
+
+# Before anything else runs: Streamlit would clear the Keras session after this run (see patches.py).
+patches.keep_keras_session()
 
 st.set_page_config(page_title="Siamese thermal faces", page_icon=":material/thermostat:", layout="wide")
 
@@ -21,6 +24,6 @@ page = st.navigation([
     st.Page(VIEWS / "evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page(VIEWS / "probe.py", title="Probe", icon=":material/person_search:"),
 ])
-ui.run_picker()
-ui.dataset_picker()
+pickers.run_picker()
+pickers.dataset_picker()
 page.run()

@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from PIL import Image
@@ -32,7 +33,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = {"Home": "", "Data": "data", "Train": "train", "Embeddings": "embeddings", "Evaluate": "evaluate", "Probe": "probe"}
 WIDTH = 1280
-TIMEOUT_MS = 60_000
+# Generous deadlines for every wait on the page: each wait is for a state (a selector, a
+# text, a value), so a fast machine never waits them out; a busy one gets the time it needs.
+TIMEOUT_MS = 120_000
+SERVER_START_SECONDS = 180
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,11 @@ def open_page(page: str | None = None) -> AppTest:
     return at
 
 
+def image_captions(at: AppTest) -> list[str]:
+    """Captions of every st.image on the page."""
+    return [caption for element in at.image for caption in element.captions]
+
+
 def texts(at: AppTest) -> str:
     """All markdown, captions, alerts and titles of the page, joined."""
     parts = [*at.title, *at.markdown, *at.caption, *at.info, *at.success, *at.warning, *at.error]
@@ -126,7 +136,7 @@ def server(dashboard_data: DashboardData, tmp_path_factory) -> Iterator[str]:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + SERVER_START_SECONDS
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
@@ -164,6 +174,16 @@ def wait_idle(page) -> None:
     """Wait until the script has finished and no spinner is left."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
+
+
+def wait_until(condition: Callable[[], T | None], seconds: float, message: str) -> T:
+    """Poll ``condition`` until it returns something truthy, and return that; fail with
+    ``message`` after ``seconds`` (a deadline for a state, not a time to wait)."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        assert time.monotonic() < deadline, message
+        time.sleep(0.5)
+    return result
 
 
 def assert_no_exception(page) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import dashboard_fixtures
 import pytest
-import ui  # the dashboard's own helper module, imported as its pages do (pytest's pythonpath has dashboard/)
-from dashboard_fixtures import DashboardData, open_page, png_bytes, texts
+import roots  # the dashboard's own helper module, imported as its pages do (pytest's pythonpath has dashboard/)
+from dashboard_fixtures import DashboardData, open_page, png_bytes, texts, wait_until
 
 from helpers import tree_digest
 from siamese.jobs import list_jobs
@@ -37,7 +36,7 @@ def test_within_roots_resolves_dot_dot_and_links(tmp_path: Path, candidate: str,
     (root / "train").mkdir(parents=True)
     (tmp_path / "root-sibling").mkdir()
     os.symlink("/etc", root / "escape")
-    assert ui.within_roots(candidate.format(root=root), [root]) is inside
+    assert roots.within_roots(candidate.format(root=root), [root]) is inside
 
 
 def test_roots_from_the_config_file(tmp_path: Path, monkeypatch):
@@ -45,9 +44,9 @@ def test_roots_from_the_config_file(tmp_path: Path, monkeypatch):
     config.parent.mkdir()
     config.write_text('data_roots = ["../thermal", "/srv/faces"]\nrun_roots = ["../models"]\n')
     monkeypatch.setenv("SIAMESE_DASHBOARD_CONFIG", str(config))
-    assert (tmp_path / "thermal").resolve() in ui.data_roots()
-    assert Path("/srv/faces") in ui.data_roots()
-    assert (tmp_path / "models").resolve() in ui.run_roots()
+    assert (tmp_path / "thermal").resolve() in roots.data_roots()
+    assert Path("/srv/faces") in roots.data_roots()
+    assert (tmp_path / "models").resolve() in roots.run_roots()
 
 
 @pytest.mark.parametrize("outside", ["/etc", "{data}/../../..", "/"], ids=["absolute", "dot-dot", "filesystem-root"])
@@ -61,7 +60,7 @@ def test_a_session_cannot_point_pages_outside_the_roots(dashboard_env: Dashboard
         at.switch_page(page).run()
         assert not at.exception, page
         assert at.session_state["run"] == str(dashboard_env.run.resolve())
-        assert ui.within_roots(at.session_state["dataset"], [dashboard_env.data, dashboard_env.runs_dir])
+        assert roots.within_roots(at.session_state["dataset"], [dashboard_env.data, dashboard_env.runs_dir])
         assert "/etc" not in texts(at)
 
 
@@ -93,10 +92,8 @@ def test_every_dashboard_action_leaves_the_dataset_byte_identical(dashboard_env:
     at.number_input[0].set_value(1)
     at.number_input[1].set_value(8)
     at.button[0].click().run()
-    deadline = time.monotonic() + 180
-    while any(job.state in ("starting", "running") for job in list_jobs(dashboard_env.runs_dir)):
-        assert time.monotonic() < deadline
-        time.sleep(1)
+    # Wait for the training's state in its folder (seconds alone, minutes on a busy machine).
+    wait_until(lambda: not any(job.state in ("starting", "running") for job in list_jobs(dashboard_env.runs_dir)), 600, "the training did not finish")
     assert all(job.state == "complete" for job in list_jobs(dashboard_env.runs_dir))
 
     assert tree_digest(dashboard_env.data) == before  # same files, same bytes, nothing added

@@ -5,46 +5,49 @@ from __future__ import annotations
 from pathlib import Path
 
 import charts
+import loaders
+import pickers
+import roots
 import streamlit as st
-import ui
+import widgets
 
 import siamese
+from siamese import selection
 from siamese.jobs import unique_run_name
 
 st.title("Data")
-dataset = ui.selected_dataset()
+dataset = pickers.selected_dataset()
 if dataset is None:
     st.warning("No dataset found. Put a folder with one sub-folder of images per class under `sample_data/` or `runs/` (or a folder named in SIAMESE_DATA_ROOTS), then reload.")
     st.stop()
 
 try:
-    listing = ui.scan(str(dataset))
+    listing = loaders.scan(str(dataset))
 except siamese.SiameseError as exc:
     st.error(f"{exc}")
     st.stop()
 
 counts = listing.counts()
-st.markdown(f"`{ui.display_path(dataset)}`: **{len(listing.paths)} images** in **{len(counts)} classes**, {len(listing.skipped)} skipped.")
+st.markdown(f"`{roots.display_path(dataset)}`: **{len(listing.paths)} images** in **{len(counts)} classes**, {len(listing.skipped)} skipped.")
 st.plotly_chart(charts.class_counts(counts), config=charts.figure_config())
 
 top = st.columns([2, 1, 1])
 with top[0]:
-    palette = ui.palette_select()
+    palette = widgets.palette_select()
 with top[1]:
     per_class = st.number_input("Thumbnails per class", min_value=1, max_value=60, value=6, step=1)
 with top[2]:
     width = st.select_slider("Thumbnail width", options=[80, 120, 160, 240], value=120)
 st.caption("The palette is for display only; the network always sees the original pixels.")
 
-for c, name in enumerate(listing.class_names):
-    files = [str(p) for p, label in zip(listing.paths, listing.labels) if label == c]
+for c, (name, files) in enumerate(selection.class_files(listing).items()):
     with st.expander(f"{name} · {counts[name]} images", expanded=c < 3):
         shown = files[: int(per_class)]
-        ui.image_grid(shown, [Path(p).name for p in shown], palette=palette, columns=max(1, 840 // (width + 20)), width=width)
+        widgets.image_grid(shown, [Path(p).name for p in shown], palette=palette, columns=max(1, 840 // (width + 20)), width=width)
 
 st.subheader("Skipped files")
 if listing.skipped:
-    st.table([{"file": ui.display_path(s.path), "reason": s.reason} for s in listing.skipped])
+    st.table([{"file": roots.display_path(s.path), "reason": s.reason} for s in listing.skipped])
 else:
     st.caption("None: every file in the class folders is an image.")
 
@@ -59,15 +62,15 @@ with st.form("split"):
     seed = cols[1].number_input("Seed", min_value=0, value=0, step=1)
     split = st.form_submit_button("Copy into a train/test split")
 if split:
-    ui.runs_root().mkdir(parents=True, exist_ok=True)
-    out = ui.runs_root() / unique_run_name(ui.runs_root(), prefix=f"{dataset.name}-split")
+    roots.runs_root().mkdir(parents=True, exist_ok=True)
+    out = roots.runs_root() / unique_run_name(roots.runs_root(), prefix=f"{dataset.name}-split")
     try:
         with st.spinner("Copying..."):
             result = siamese.split_dataset(dataset, out, float(test_fraction), int(seed))
     except siamese.SiameseError as exc:
         st.error(str(exc))
     else:
-        ui.find_datasets.clear()
+        roots.find_datasets.clear()
         n_train = sum(c["train"] for c in result.values())
         n_test = sum(c["test"] for c in result.values())
-        st.success(f"Copied {n_train} images to `{ui.display_path(out / 'train')}` and {n_test} to `{ui.display_path(out / 'test')}`. Choose them in the sidebar's dataset list.")
+        st.success(f"Copied {n_train} images to `{roots.display_path(out / 'train')}` and {n_test} to `{roots.display_path(out / 'test')}`. Choose them in the sidebar's dataset list.")

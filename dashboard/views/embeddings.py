@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import charts
+import loaders
+import map_selection
+import pickers
+import roots
 import streamlit as st
-import ui
+import widgets
 
 import siamese
-from siamese.maps import image_path, is_recorded
+from siamese import selection
+from siamese.maps import is_recorded
 from siamese.representatives import METHODS
 
 MAP_KEY = "embedding_map"
-SELECTION_KEY = "map_selection"
 METHOD_LABELS = {"tsne-medoid": "t-SNE medoid (as the original)", "medoid": "embedding-space medoid"}
 
 st.title("Embeddings")
-run = ui.require_run()
-if run is None or not ui.require_representatives(run):
+run = pickers.require_run()
+if run is None or not pickers.require_representatives(run):
     st.stop()
 
 record = run.representatives()
@@ -28,13 +30,12 @@ with st.sidebar:
     perplexity = st.slider("Perplexity", min_value=2.0, max_value=100.0, value=float(record["perplexity"]), step=1.0, key=f"perplexity:{run.path}", help="Roughly how many neighbours each point keeps close; capped below a third of the images.")
     seed = st.number_input("t-SNE seed", min_value=0, value=int(record["seed"]), step=1, key=f"seed:{run.path}")
     overlay_on = st.checkbox("Show test images", key="map_overlay", help="Placed at the weighted mean of their nearest training points, since t-SNE cannot place new points.")
-    overlay_dir = ui.dataset_select("Test images", key="map_overlay_dir", default=ui.sibling_dataset(run, "test")) if overlay_on else None
+    overlay_dir = pickers.dataset_select("Test images", key="map_overlay_dir", default=roots.sibling_dataset(run, "test")) if overlay_on else None
 
-stamp = ui.run_stamp(run.path)
 run_path = str(run.path.resolve())
 try:
-    table = ui.training_map(run_path, method, float(perplexity), int(seed), stamp)
-    overlay = ui.placed_folder(run_path, str(overlay_dir), method, float(perplexity), int(seed), stamp) if overlay_dir else None
+    table = loaders.training_map(run, method, float(perplexity), int(seed))
+    overlay = loaders.placed_folder(run, overlay_dir, method, float(perplexity), int(seed)) if overlay_dir else None
 except siamese.SiameseError as exc:
     st.error(str(exc))
     st.stop()
@@ -60,68 +61,43 @@ else:
         else:
             st.rerun()
 
-# A selection reports point indices per trace, so every point carries its global row
-# in customdata[0]. Streamlit clears a chart's selection whenever the figure changes,
-# so the chosen rows are kept here and only replaced by a new selection on the same map.
+# Each point carries its global row; the selection outlives figure changes (map_selection.py).
 identity = (run_path, method, float(perplexity), int(seed), str(overlay_dir))
-selection = st.session_state.get(SELECTION_KEY)
-if not selection or selection["run"] != run_path:
-    selection = {"run": run_path, "rows": [], "identity": identity, "last": []}
-
 map_column, images_column = st.columns([3, 2])
 with map_column:
     event = st.plotly_chart(
         charts.embedding_map(table, run.class_names, overlay),
         key=MAP_KEY, on_select="rerun", selection_mode=("points", "lasso", "box"), config=charts.figure_config(),
     )
-points = ((event or {}).get("selection") or {}).get("points") or []
-rows = sorted({int(p["customdata"][0]) for p in points if p.get("customdata") is not None})
-if selection["identity"] != identity:
-    selection = {**selection, "identity": identity, "rows": rows or selection["rows"]}
-elif rows != selection["last"]:
-    selection = {**selection, "rows": rows}
-selection["last"] = rows
-st.session_state[SELECTION_KEY] = selection
+picked = map_selection.follow(event, run_path, identity)
 
-palette = st.session_state.get("_palette_choice", "gray")
+palette = widgets.palette_choice()
 with images_column:
-    chosen = [r for r in selection["rows"] if r < len(table) + (len(overlay) if overlay is not None else 0)]
+    chosen = map_selection.visible_rows(picked, table, overlay)
     if not chosen:
         st.markdown("**Click a point, or lasso or box-select several,** to see their images here.")
     else:
         head = st.columns([3, 1])
-        head[0].markdown(f"**{len(chosen)} selected**" + (" (first 24 shown)" if len(chosen) > 24 else ""))
+        head[0].markdown(f"**{len(chosen)} selected**" + (f" (first {map_selection.SHOWN} shown)" if len(chosen) > map_selection.SHOWN else ""))
         if head[1].button("Clear"):
-            st.session_state[SELECTION_KEY] = {**selection, "rows": []}
+            map_selection.clear(picked)
             st.rerun()
-        paths, captions = [], []
-        for r in chosen[:24]:
-            if r < len(table):
-                row = table.iloc[r]
-                paths.append(str(image_path(run, row["file"])))
-                captions.append(f"{row['class']} · {Path(row['file']).name} · {row['distance_to_representative']:.3g}")
-            else:
-                row = overlay.iloc[r - len(table)]
-                paths.append(row["file"])
-                captions.append(f"test {row['class']} · {Path(row['file']).name}")
-        ui.image_grid(paths, captions, palette=palette, columns=3, width=110)
+        paths, captions = map_selection.selected_images(run, table, overlay, chosen)
+        widgets.image_grid(paths, captions, palette=palette, columns=3, width=110)
 
 st.subheader("Representatives")
 st.caption("One per class: the t-SNE medoid (the original's choice) and the embedding-space medoid, side by side where they differ.")
-tsne_medoids = {item["class"]: item["file"] for item in record["tsne_medoids"]}
-embedding_medoids = {item["class"]: item["file"] for item in record["embedding_medoids"]}
 per_row = 3
-names = run.class_names
-for start in range(0, len(names), per_row):
+pairs = selection.medoid_pairs(run)
+for start in range(0, len(pairs), per_row):
     cells = st.columns(per_row)
-    for cell, name in zip(cells, names[start : start + per_row]):
+    for cell, (name, tsne_image, embedding_image) in zip(cells, pairs[start : start + per_row]):
         with cell, st.container(border=True):
             st.markdown(f"**{name}**")
-            tsne_file, embedding_file = tsne_medoids.get(name), embedding_medoids.get(name)
-            if tsne_file == embedding_file:
-                ui.image_row([str(image_path(run, tsne_file))], [f"{Path(tsne_file).name} (both methods)"], palette=palette, width=120)
+            if tsne_image == embedding_image:
+                widgets.image_row([str(tsne_image)], [f"{tsne_image.name} (both methods)"], palette=palette, width=120)
             else:
-                ui.image_row(
-                    [str(image_path(run, tsne_file)), str(image_path(run, embedding_file))],
-                    [f"t-SNE: {Path(tsne_file).stem}", f"embedding: {Path(embedding_file).stem}"], palette=palette, width=110,
+                widgets.image_row(
+                    [str(tsne_image), str(embedding_image)],
+                    [f"t-SNE: {tsne_image.stem}", f"embedding: {embedding_image.stem}"], palette=palette, width=110,
                 )

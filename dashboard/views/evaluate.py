@@ -9,39 +9,42 @@ from __future__ import annotations
 from pathlib import Path
 
 import charts
+import loaders
 import pandas as pd
+import pickers
+import roots
 import streamlit as st
-import ui
+import widgets
 
 import siamese
+from siamese import selection
 
-SUGGESTION_LABELS = {"eer": "Equal error", "best_balance": "Best balance", "target_far": "1% accepted"}
 RULE_COLUMNS = {"rule": "rule", "accuracy": "accuracy", "identified_rate": "identified", "false_reject_rate": "known rejected",
                 "rejection_rate": "strangers rejected", "auroc_unknown": "AUROC", "threshold": "its threshold"}
 
 st.title("Evaluate")
-run = ui.require_run()
-if run is None or not ui.require_representatives(run):
+run = pickers.require_run()
+if run is None or not pickers.require_representatives(run):
     st.stop()
 
 cols = st.columns(2)
 with cols[0]:
-    test_dir = ui.dataset_select("Test set (the run's classes)", key="eval_test", default=ui.sibling_dataset(run, "test"))
+    test_dir = pickers.dataset_select("Test set (the run's classes)", key="eval_test", default=roots.sibling_dataset(run, "test"))
 with cols[1]:
-    unknown_dir = ui.dataset_select("Unknown set (people never trained on)", key="eval_unknown", default=ui.sibling_dataset(run, "unknown"), allow_none=True)
+    unknown_dir = pickers.dataset_select("Unknown set (people never trained on)", key="eval_unknown", default=roots.sibling_dataset(run, "unknown"), allow_none=True)
 if test_dir is None:
     st.warning("No dataset found to test on. Put a folder with one sub-folder per class under `sample_data/` or `runs/`, or split one on the Data page.")
     st.stop()
 
 try:
-    result = ui.evaluation(run, test_dir, unknown_dir)
-    suggestions, roc = ui.suggestions_and_roc(run, test_dir, unknown_dir)
-    groups = ui.distance_groups(run, test_dir, unknown_dir)
+    result = loaders.evaluation(run, test_dir, unknown_dir)
+    suggestions, roc = loaders.suggestions_and_roc(run, test_dir, unknown_dir)
+    groups = loaders.distance_groups(run, test_dir, unknown_dir)
 except siamese.SiameseError as exc:
     st.error(str(exc))
     st.stop()
 if not result.files:
-    st.warning(f"No image in {ui.display_path(test_dir)} could be read; choose another test set.")
+    st.warning(f"No image in {roots.display_path(test_dir)} could be read; choose another test set.")
     st.stop()
 
 record = run.threshold_record()
@@ -61,14 +64,7 @@ else:
     )
 
 st.markdown("**Thresholds to try**")
-named = {"run": ("Run's", record["threshold"], f"The run's own threshold: {record['criterion']}")}
-if record["source"] == "calibration":
-    named["training"] = ("Training", record["training_threshold"], "The first version's threshold: the equal-error point of the training images' own-class and other-class distances. "
-                         "The network has fitted those images, so it lets many strangers in.")
-named |= {name: (SUGGESTION_LABELS.get(name, name), s["threshold"], s["criterion"]) for name, s in suggestions.items()}
-buttons = st.columns(len(named))
-for button, (name, (label, value, criterion)) in zip(buttons, named.items()):
-    button.button(f"{label}: {ui.format_threshold(value)}", key=f"suggest-{name}", help=criterion, on_click=ui.set_threshold, args=(run, value))
+widgets.threshold_buttons(run, suggestions)
 if not suggestions:
     st.caption("Choose an unknown set to get suggested thresholds (equal error rate, best balance, a target false-accept rate).")
 
@@ -90,11 +86,11 @@ def threshold_section() -> None:
             key=f"class_thresholds:{run.path}", disabled=["class"], hide_index=True, height=min(38 + 35 * len(recorded_class_thresholds), 300),
             column_config={"threshold": st.column_config.NumberColumn("threshold", min_value=0.0, format="%.4f")},
         )
-        limits = edited.set_index("class")["threshold"].reindex(run.class_names).fillna(record["threshold"]).to_numpy(float)
+        limits = selection.class_threshold_vector(edited, run.class_names, record["threshold"])
         threshold = record["threshold"]
         current = result.at(threshold, limits)
     else:
-        threshold = ui.threshold_slider(run, groups["max"])
+        threshold = widgets.threshold_slider(run, groups["max"])
         current = result.at(threshold)
     m = current.metrics()
 
@@ -119,7 +115,7 @@ def threshold_section() -> None:
             st.caption("Choose an unknown set to see how well unknown faces are rejected (ROC).")
     dir_column, cmc_column = st.columns(2)
     with dir_column:
-        curve = ui.dir_far(run, test_dir, unknown_dir)
+        curve = loaders.dir_far(run, test_dir, unknown_dir)
         if curve is not None:
             st.plotly_chart(charts.dir_far_curve(curve[0], curve[1], (1.0 - m["rejection_rate"], m["identified_rate"])), config=charts.figure_config())
         else:
@@ -128,12 +124,12 @@ def threshold_section() -> None:
         st.plotly_chart(charts.cmc_curve(m["cmc"], m["identified_rate"]), config=charts.figure_config())
 
     st.subheader("Images of a confusion cell")
-    cells = {f"{true} → {predicted} ({n} images)": (true, predicted) for true, row in confusion.iterrows() for predicted, n in row.items() if n > 0}
+    cells = {f"{true} → {predicted} ({n} images)": (true, predicted) for true, predicted, n in selection.nonempty_cells(confusion)}
     choice = st.selectbox("Cell (true class → predicted)", list(cells), index=None, placeholder="Choose a non-empty cell", key="eval_cell")
     cell = cells.get(choice) if choice else None
     if cell is not None:
         chosen = current.cell(*cell)
-        ui.image_grid(list(chosen["file"]), [f"{Path(f).name} · {d:.3g}" for f, d in zip(chosen["file"], chosen["distance"])], palette=st.session_state.get("_palette_choice", "gray"))
+        widgets.image_grid(list(chosen["file"]), [f"{Path(f).name} · {d:.3g}" for f, d in zip(chosen["file"], chosen["distance"])], palette=widgets.palette_choice())
 
     st.subheader("Per-image results")
     st.download_button(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import loaders
+import pickers
+import roots
 import streamlit as st
-import ui
+import widgets
 
 import siamese
 
@@ -15,8 +18,8 @@ st.markdown(
     "unknown faces rejected. Upload a probe image at any time to identify it on the spot."
 )
 
-run = ui.selected_run()
-dataset = ui.selected_dataset()
+run = pickers.selected_run()
+dataset = pickers.selected_dataset()
 left, right = st.columns(2)
 with left:
     st.subheader("Selected run")
@@ -27,7 +30,7 @@ with left:
         st.markdown(
             f"**{run.name}** · {summary['status']} · {summary['classes']} classes · "
             f"{summary['epochs_done']} of {summary['epochs']} epochs  \n"
-            f"trained on `{ui.display_path(run.train_dir)}` · input {'×'.join(map(str, run.input_shape))}"
+            f"trained on `{roots.display_path(run.train_dir)}` · input {'×'.join(map(str, run.input_shape))}"
         )
         if run.status == "failed":
             st.error(f"This run failed: {run.error or 'no reason recorded'}. Train it again on the Train page.")
@@ -37,8 +40,8 @@ with right:
         st.info("No dataset found under the data folders. Put a folder with one sub-folder of images per class under `sample_data/` or `runs/`.")
     else:
         try:
-            listing = ui.scan(str(dataset))
-            st.markdown(f"`{ui.display_path(dataset)}` · {len(listing.class_names)} classes · {len(listing.paths)} images")
+            listing = loaders.scan(str(dataset))
+            st.markdown(f"`{roots.display_path(dataset)}` · {len(listing.class_names)} classes · {len(listing.paths)} images")
         except siamese.SiameseError as exc:
             st.error(str(exc))
 
@@ -56,34 +59,34 @@ for column, (page, label, icon, text) in zip(links, [
     ("probe.py", "Probe", ":material/person_search:", "Upload one image and identify it."),
 ]):
     with column:
-        st.page_link(str(ui.VIEWS / page), label=label, icon=icon)
+        st.page_link(str(roots.VIEWS / page), label=label, icon=icon)
         st.caption(text)
 
 with headline:
     if run is not None and run.status in ("complete", "cancelled") and run.has_model:
         st.subheader("Headline numbers")
-        test_dir, unknown_dir = ui.sibling_dataset(run, "test"), ui.sibling_dataset(run, "unknown")
+        test_dir, unknown_dir = roots.sibling_dataset(run, "test"), roots.sibling_dataset(run, "unknown")
         if not run.has_representatives:
             st.info("This run has no representatives yet; choose them on the Embeddings page to see its accuracy.")
         elif test_dir is None:
-            st.info(f"No test set found beside {ui.display_path(run.train_dir)}; evaluate the run on the Evaluate page.")
+            st.info(f"No test set found beside {roots.display_path(run.train_dir)}; evaluate the run on the Evaluate page.")
         else:
             try:
-                metrics = ui.evaluation(run, test_dir, unknown_dir).metrics()
+                metrics = loaders.evaluation(run, test_dir, unknown_dir).metrics()
             except siamese.SiameseError as exc:
                 st.error(str(exc))
             else:
                 cols = st.columns(4)
                 cols[0].metric("Accuracy (nearest class)", f"{metrics['accuracy']:.1%}", help="Nearest class right, threshold ignored.")
-                threshold = ui.format_threshold(metrics["threshold"])
+                threshold = widgets.format_threshold(metrics["threshold"])
                 cols[1].metric("Identified rate", f"{metrics['identified_rate']:.1%}", help=f"Nearest class right and closer than the run's threshold {threshold}.")
                 if "auroc_unknown" in metrics:
                     cols[2].metric("Strangers rejected", f"{metrics['rejection_rate']:.1%}", help=f"Unknown images at or above the run's threshold {threshold}.")
                     cols[3].metric("AUROC known vs unknown", f"{metrics['auroc_unknown']:.3f}")
                 st.caption(
-                    f"{metrics['n_test']} test images from `{ui.display_path(test_dir)}`"
-                    + (f" and {metrics['n_unknown']} unknown from `{ui.display_path(unknown_dir)}`" if unknown_dir else "")
-                    + f", at the run's threshold {threshold}, {ui.threshold_origin(run)}."
+                    f"{metrics['n_test']} test images from `{roots.display_path(test_dir)}`"
+                    + (f" and {metrics['n_unknown']} unknown from `{roots.display_path(unknown_dir)}`" if unknown_dir else "")
+                    + f", at the run's threshold {threshold}, {widgets.threshold_origin(run)}."
                 )
                 if metrics["threshold_source"] == "training":
                     st.warning("This run's threshold comes from its training images, which the network has fitted, so it lets many strangers in. "

@@ -8,8 +8,9 @@ and even a dashboard restart, and the page shows it again on return.
 from __future__ import annotations
 
 import charts
+import pickers
+import roots
 import streamlit as st
-import ui
 
 import siamese
 from siamese.data import parse_shape
@@ -24,7 +25,7 @@ st.title("Train")
 
 with st.form("train"):
     st.markdown("A siamese network learns an embedding where photos of one person lie close together (contrastive loss).")
-    dataset = ui.dataset_select("Training data", key="train_data", default=ui.selected_dataset())
+    dataset = pickers.dataset_select("Training data", key="train_data", default=pickers.selected_dataset())
     cols = st.columns(4)
     epochs = cols[0].number_input("Epochs", min_value=1, max_value=1000, value=DEFAULTS.epochs, step=1)
     batch_size = cols[1].number_input("Batch size", min_value=2, max_value=4096, value=DEFAULTS.batch_size, step=1)
@@ -43,6 +44,11 @@ with st.form("train"):
         "Precision", list(PRECISIONS), format_func=PRECISIONS.get,
         help="Mixed bfloat16 halves the time per step on CPUs with native bfloat16; inference always runs in float32.",
     )
+    augment = st.checkbox(
+        "Augment training pairs", value=DEFAULTS.augment,
+        help="Vary each pair's images by small shifts, gain, ambient offset and sensor noise. On the sample data it raised the strangers "
+             "turned away at the calibrated threshold from 84% to 99% (README).",
+    )
     start = st.form_submit_button("Start training", type="primary")
 
 if start:
@@ -52,10 +58,10 @@ if start:
         config = siamese.TrainConfig(
             train_dir=str(dataset), epochs=int(epochs), batch_size=int(batch_size), margin=float(margin),
             learning_rate=float(learning_rate), input_shape=list(parse_shape(input_shape)) if input_shape.strip() else None,
-            seed=int(seed), validation_split=float(validation_split), calibration_split=float(calibration_split), precision=precision,
+            seed=int(seed), validation_split=float(validation_split), calibration_split=float(calibration_split), augment=bool(augment), precision=precision,
         )
-        ui.runs_root().mkdir(parents=True, exist_ok=True)
-        run_dir = ui.runs_root() / unique_run_name(ui.runs_root())
+        roots.runs_root().mkdir(parents=True, exist_ok=True)
+        run_dir = roots.runs_root() / unique_run_name(roots.runs_root())
         start_training(config, run_dir)
     except siamese.SiameseError as exc:
         st.error(str(exc))
@@ -95,7 +101,7 @@ def show_job(job: Job) -> None:
 
 
 def show_jobs() -> None:
-    jobs = list_jobs(ui.runs_root())[:SHOWN_JOBS]
+    jobs = list_jobs(roots.runs_root())[:SHOWN_JOBS]
     if not jobs:
         st.caption("No training started from the dashboard yet.")
     for job in jobs:
@@ -104,7 +110,7 @@ def show_jobs() -> None:
     # When a training ends, the whole app reruns so the run picker lists the new run.
     if st.session_state.get("_active_jobs", set()) - active:
         st.session_state["_active_jobs"] = active
-        ui.find_datasets.clear()
+        roots.find_datasets.clear()
         st.rerun(scope="app")
     st.session_state["_active_jobs"] = active
 
@@ -116,7 +122,7 @@ def live_jobs() -> None:
 
 
 st.subheader("Trainings")
-if any(job.state in ACTIVE for job in list_jobs(ui.runs_root())[:SHOWN_JOBS]):
+if any(job.state in ACTIVE for job in list_jobs(roots.runs_root())[:SHOWN_JOBS]):
     live_jobs()
 else:
     show_jobs()

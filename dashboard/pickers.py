@@ -1,0 +1,171 @@
+"""The selected run and dataset: the sidebar's pickers, dataset choosers, and the guards
+pages start with (a usable run, its representatives).
+
+A choice is remembered in the session under a plain key, so it survives navigation; a
+remembered path outside the roots is ignored, however it got into the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import loaders
+import roots
+import streamlit as st
+
+import siamese
+
+RUN_KEY = "run"
+DATASET_KEY = "dataset"
+
+
+def _run_label(path: Path) -> str:
+    """The run's folder (unique: Streamlit matches a choice by its label) with its classes and status."""
+    try:
+        run = loaders.load_run(path)
+        extra = "" if run.status == "complete" else f", {run.status}"
+        return f"{roots.display_path(path)} ({len(run.class_names)} classes{extra})"
+    except siamese.SiameseError:
+        return f"{roots.display_path(path)} (damaged)"
+
+
+def _default_run(paths: list[Path]) -> Path:
+    """The first finished run with representatives; else the first run."""
+    for path in paths:
+        try:
+            run = loaders.load_run(path)
+        except siamese.SiameseError:
+            continue
+        if run.status == "complete" and run.has_representatives:
+            return path
+    return paths[0]
+
+
+def _remembered(key: str, options: list[Any], default: Callable[[], Any]) -> None:
+    """Seed a picker's widget state from the remembered choice.
+
+    Streamlit forgets a widget's value on pages where it is not drawn; the choice is
+    also kept under a plain key, so it survives navigation and a vanished option falls
+    back to the default.
+    """
+    widget = f"_{key}_picker"
+    if st.session_state.get(widget) not in options:
+        remembered = st.session_state.get(key)
+        st.session_state[widget] = remembered if remembered in options else default()
+
+
+def run_picker() -> Path | None:
+    """The sidebar's run chooser, shared by every page; returns the chosen run folder."""
+    paths = roots.find_run_dirs()
+    if not paths:
+        st.sidebar.info("No trained run yet: start one on the Train page.")
+        st.session_state[RUN_KEY] = None
+        return None
+    options = [str(p) for p in paths]
+    _remembered(RUN_KEY, options, lambda: str(_default_run(paths)))
+    choice = st.sidebar.selectbox(
+        "Run", options, key=f"_{RUN_KEY}_picker", format_func=lambda p: _run_label(Path(p)), help="Every page works on this run.",
+        on_change=_forget_dataset,
+    )
+    st.session_state[RUN_KEY] = choice
+    return Path(choice)
+
+
+def _forget_dataset() -> None:
+    """A newly chosen run brings its own training data as the selected dataset."""
+    st.session_state.pop(DATASET_KEY, None)
+    st.session_state.pop(f"_{DATASET_KEY}_picker", None)
+
+
+def _default_dataset(paths: list[Path]) -> Path:
+    """The training data of the chosen run, when it is among the datasets; else the first."""
+    run = selected_run()
+    if run is not None:
+        train_dir = run.train_dir
+        if train_dir in paths:
+            return train_dir
+    return paths[0]
+
+
+def dataset_picker() -> Path | None:
+    """The sidebar's dataset chooser (folders found under the data roots only)."""
+    paths = roots.datasets()
+    if not paths:
+        st.sidebar.info("No dataset found. Put a folder with one sub-folder of images per class under sample_data/ or runs/.")
+        st.session_state[DATASET_KEY] = None
+        return None
+    options = [str(p) for p in paths]
+    _remembered(DATASET_KEY, options, lambda: str(_default_dataset(paths)))
+    choice = st.sidebar.selectbox("Dataset", options, key=f"_{DATASET_KEY}_picker", format_func=roots.display_path, help="The Data and Train pages work on this dataset.")
+    st.session_state[DATASET_KEY] = choice
+    return Path(choice)
+
+
+def dataset_select(label: str, key: str, default: Path | None, allow_none: bool = False) -> Path | None:
+    """A selectbox of the datasets found under the data roots (never a free path)."""
+    options: list[str | None] = [str(p) for p in roots.datasets()]
+    if allow_none:
+        options = [None, *options]
+    index = options.index(str(default)) if default is not None and str(default) in options else 0
+    if not options:
+        return None
+    choice = st.selectbox(label, options, index=index, key=key, format_func=lambda p: "(none)" if p is None else roots.display_path(p))
+    return Path(choice) if choice else None
+
+
+def selected_run() -> siamese.Run | None:
+    """The run chosen in the sidebar, or None (the page then says what to do).
+
+    A path from outside the run roots is ignored, however it got into the session.
+    """
+    path = st.session_state.get(RUN_KEY)
+    if not path or not roots.within_roots(path, roots.run_roots()):
+        return None
+    try:
+        return loaders.load_run(path)
+    except siamese.SiameseError:
+        return None
+
+
+def selected_dataset() -> Path | None:
+    """The dataset chosen in the sidebar, or None; a path outside the data roots is ignored."""
+    path = st.session_state.get(DATASET_KEY)
+    return Path(path) if path and roots.within_roots(path, roots.data_roots()) else None
+
+
+# Page guards ---------------------------------------------------------------------------
+def require_run() -> siamese.Run | None:
+    """The selected run, or a message saying how to get one (the page should then stop)."""
+    run = selected_run()
+    if run is None:
+        st.warning("No run is selected. Train one on the Train page (or with `python -m siamese train DATA --out runs/NAME`), then choose it in the sidebar.")
+        st.page_link(str(roots.VIEWS / "train.py"), label="Go to Train", icon=":material/model_training:")
+        return None
+    if run.status != "complete" and run.status != "cancelled":
+        if run.status == "running":
+            st.info(f"Run {run.name} is still training ({run.info.get('epochs_done', 0)} of {run.config.epochs} epochs); its pages open when it finishes.")
+        else:
+            st.error(f"Run {run.name} failed: {run.error or 'no reason recorded'}. Train it again on the Train page or choose another run in the sidebar.")
+        return None
+    if not run.has_model:
+        st.error(f"Run {run.name} has no saved model (it stopped before its first epoch ended). Train it again or choose another run.")
+        return None
+    return run
+
+
+def require_representatives(run: siamese.Run) -> bool:
+    """Whether the run has representatives; if not, say so and offer to choose them."""
+    if run.has_representatives:
+        return True
+    st.warning(f"Run {run.name} has no class representatives yet; they are needed for the map, evaluation and probes.")
+    if st.button("Choose representatives", type="primary", help="Embeds the training images, maps them with t-SNE and records one medoid per class."):
+        with st.spinner("Embedding the training images and choosing representatives..."):
+            try:
+                siamese.represent(run)
+            except siamese.SiameseError as exc:
+                st.error(str(exc))
+                return False
+        st.rerun()
+    return False

@@ -1,0 +1,147 @@
+"""Where datasets and runs live, and the confinement to those folders.
+
+The dashboard never reads outside its roots: datasets and runs are chosen from what
+lies under them, and a path from anywhere else is ignored however it got into a session.
+Extra roots, for a server's own data, come from environment variables (tests use them)
+and dashboard.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import streamlit as st
+
+import siamese
+from siamese.data import IMAGE_SUFFIXES
+from siamese.runs import REPRESENTATIVES_FILE, RUN_FILE
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VIEWS = Path(__file__).resolve().parent / "views"
+SAMPLE_ROOT = REPO_ROOT / "sample_data"
+CONFIG_FILE = REPO_ROOT / "dashboard.toml"
+# Dataset folders are looked for this many levels below a root (sample_data/thermal_faces/train is 2).
+DATASET_SEARCH_DEPTH = 3
+
+
+def _configured_roots(key: str) -> list[Path]:
+    """Folders listed under ``key`` in dashboard.toml (or SIAMESE_DASHBOARD_CONFIG), relative to that file."""
+    path = Path(os.environ.get("SIAMESE_DASHBOARD_CONFIG") or CONFIG_FILE)
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        st.error(f"{path} cannot be read ({exc}); fix it or remove it to use only sample_data/ and runs/.")
+        return []
+    entries = config.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        st.error(f"{path}: {key} must be a list of folder paths, such as {key} = [\"/data/thermal\"].")
+        return []
+    return [(path.parent / Path(e).expanduser()).resolve() for e in entries]
+
+
+def _extra_roots(variable: str, key: str) -> list[Path]:
+    """Folders from an environment variable (os.pathsep-separated; tests use them) and the config file."""
+    from_env = [Path(p).expanduser().resolve() for p in os.environ.get(variable, "").split(os.pathsep) if p.strip()]
+    return [*from_env, *_configured_roots(key)]
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    return list(dict.fromkeys(p.resolve() for p in paths))
+
+
+def within_roots(path: str | os.PathLike[str], roots: list[Path]) -> bool:
+    """Whether ``path``, with ``..`` and symbolic links resolved, lies inside one of ``roots``."""
+    resolved = Path(path).resolve()
+    return any(resolved == root or root in resolved.parents for root in (r.resolve() for r in roots))
+
+
+def runs_root() -> Path:
+    """Where new runs and splits go: runs/ in the repository, or SIAMESE_RUNS_DIR (tests use a temporary folder)."""
+    return Path(os.environ.get("SIAMESE_RUNS_DIR") or REPO_ROOT / "runs").expanduser().resolve()
+
+
+def run_roots() -> list[Path]:
+    """Folders that hold runs (or are runs): SIAMESE_RUN_ROOTS first, then runs/ and sample_data/."""
+    return _unique([*_extra_roots("SIAMESE_RUN_ROOTS", "run_roots"), runs_root(), SAMPLE_ROOT])
+
+
+def data_roots() -> list[Path]:
+    """Folders searched for datasets: SIAMESE_DATA_ROOTS first, then sample_data/ and runs/ (splits go there)."""
+    return _unique([*_extra_roots("SIAMESE_DATA_ROOTS", "data_roots"), SAMPLE_ROOT, runs_root()])
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as the user knows it: relative to the repository when it lies inside it."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def find_run_dirs() -> list[Path]:
+    """Every run folder under the run roots; a root may itself be a run."""
+    found: list[Path] = []
+    for root in run_roots():
+        if (root / RUN_FILE).exists():
+            found.append(root)
+        else:
+            found.extend(run.path.resolve() for run in siamese.list_runs(root))
+    return _unique(found)
+
+
+def _has_images(folder: Path) -> bool:
+    try:
+        return any(e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES) and not e.name.startswith(".") for e in os.scandir(folder))
+    except OSError:
+        return False
+
+
+def _is_dataset(folder: Path) -> bool:
+    """A dataset is a folder with at least one sub-folder that holds images."""
+    try:
+        return any(e.is_dir() and not e.name.startswith(".") and _has_images(Path(e.path)) for e in os.scandir(folder))
+    except OSError:
+        return False
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def find_datasets(roots: tuple[str, ...]) -> list[str]:
+    """Dataset folders under the roots, nested ones included; run folders are left out
+    (their representatives/ copies look like a dataset but are not one)."""
+    found: list[str] = []
+
+    def walk(folder: Path, depth: int) -> None:
+        if (folder / RUN_FILE).exists() or (folder.name == "representatives" and (folder.parent / REPRESENTATIVES_FILE).exists()):
+            return
+        if _is_dataset(folder):
+            found.append(str(folder))
+            return
+        if depth >= DATASET_SEARCH_DEPTH:
+            return
+        try:
+            children = sorted(e.path for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
+        except OSError:
+            return
+        for child in children:
+            walk(Path(child), depth + 1)
+
+    for root in roots:
+        if Path(root).is_dir():
+            walk(Path(root), 0)
+    return list(dict.fromkeys(found))
+
+
+def datasets() -> list[Path]:
+    """The dataset folders under the data roots (listed again at most every 10 seconds)."""
+    return [Path(p) for p in find_datasets(tuple(str(r) for r in data_roots()))]
+
+
+def sibling_dataset(run: siamese.Run, name: str) -> Path | None:
+    """The run's data folder's sibling ``name`` (test, unknown) when it is a known dataset."""
+    candidate = run.train_dir.parent / name
+    return candidate if candidate in datasets() else None
