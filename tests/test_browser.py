@@ -8,13 +8,16 @@ The page screenshots are taken here: into a temporary folder, or into docs/scree
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import dashboard_fixtures
 import pytest
-from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, wait_idle
+from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, wait_idle, wait_until
 
+import siamese
 from helpers import ROOT
+from siamese.jobs import Job, list_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +29,7 @@ browser = dashboard_fixtures.browser
 README_SCREENSHOTS = ROOT / "docs" / "screenshots"
 DEMO_RUN = ROOT / "sample_data" / "demo_run"
 DEMO_PROBE = ROOT / "sample_data" / "thermal_faces" / "test"
+TRAINING_SECONDS = 900  # three epochs on the tiny data: under a minute alone, several on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -120,18 +124,46 @@ def test_upload_a_probe_shows_the_verdict(page, server, dashboard_data: Dashboar
     assert page.locator(".js-plotly-plot").count() == 2
 
 
-@pytest.mark.slow  # trains a network for three epochs (besides needing Chromium)
-def test_training_runs_on_across_a_reload_and_shows_its_curves(page, server):
-    open_page(page, server, "Train")
+def fill_number_inputs(page, values: dict[int, str]) -> None:
+    """Type into a form's number inputs (by index) until each shows its value.
+
+    On a busy machine the page may still redraw the form while the first keys arrive,
+    and a redraw resets an input: so each is typed again until the page shows it.
+    """
     inputs = page.locator('[data-testid="stNumberInput"] input')
-    for index, value in ((0, "3"), (1, "8")):  # epochs, batch size
-        inputs.nth(index).fill(value)
-        inputs.nth(index).press("Tab")  # commits the value (Enter would submit the form)
-        page.wait_for_function("([i, v]) => document.querySelectorAll('[data-testid=\"stNumberInput\"] input')[i].value === v", arg=[index, value])
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        wrong = {i: v for i, v in values.items() if inputs.nth(i).input_value() != v}
+        if not wrong:
+            return
+        assert time.monotonic() < deadline, f"the number inputs {sorted(wrong)} never showed {wrong}"
+        for index, value in wrong.items():
+            inputs.nth(index).fill(value)
+            inputs.nth(index).press("Tab")  # commits the value (Enter would submit the form)
+        wait_idle(page)
+
+
+@pytest.mark.slow  # trains a network for three epochs (besides needing Chromium)
+def test_training_runs_on_across_a_reload_and_shows_its_curves(page, server, dashboard_data: DashboardData):
+    open_page(page, server, "Train")
+    fill_number_inputs(page, {0: "3", 1: "8"})  # epochs, batch size
+    before = {job.name for job in list_jobs(dashboard_data.runs_dir)}
     page.get_by_role("button", name="Start training").click()
     page.locator("text=/Starting|Epoch \\d+ of 3|Finished 3 epochs/").first.wait_for()
+    job = wait_until(lambda: next((j for j in list_jobs(dashboard_data.runs_dir) if j.name not in before), None), TRAINING_SECONDS, "the training never started")
+
     page.reload()  # a new browser session: the training lives on in its own process
-    page.locator("text=/Finished \\d+ epochs/").first.wait_for(timeout=180_000)
+    page.wait_for_selector('h1:has-text("Train")')
+    # Its state is in the run folder: wait for run.json to say it finished (minutes on a busy machine).
+    def finished() -> Job | None:
+        now = next(j for j in list_jobs(dashboard_data.runs_dir) if j.name == job.name)
+        return None if now.state in ("starting", "running") else now
+
+    done = wait_until(finished, TRAINING_SECONDS, f"{job.name} did not finish")
+    assert done.state == "complete", done.log_tail()
+    assert siamese.load_run(done.run_dir).info["epochs_done"] == 3
+    # The page polls the folder every two seconds while a training is active, then redraws.
+    page.locator("text=Finished 3 epochs").first.wait_for()
     assert page.locator("text=Finished 3 epochs").count() == 1
     page.locator(".js-plotly-plot").first.wait_for()  # Plotly draws after the text, asynchronously
     wait_idle(page)
@@ -140,10 +172,25 @@ def test_training_runs_on_across_a_reload_and_shows_its_curves(page, server):
 
 
 def choose_run(page, label_start: str) -> None:
-    """Pick a run in the sidebar's run picker."""
+    """Pick a run in the sidebar's run picker on Home, and wait until Home shows it as the selected run."""
     page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
     page.locator('[role="option"]', has_text=label_start).first.click()
+    page.locator('[data-testid="stMain"] [data-testid="stMarkdown"]', has_text=f"{Path(label_start).name} ·").first.wait_for()
     wait_idle(page)
+
+
+# Resolves once the main block's height has not changed for ten animation frames (charts have re-laid out).
+SETTLED = """() => new Promise(resolve => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    let last = -1, same = 0;
+    const tick = () => {
+        const height = main.scrollHeight;
+        same = height === last ? same + 1 : 0;
+        last = height;
+        if (same >= 10) resolve(height); else requestAnimationFrame(tick);
+    };
+    tick();
+})"""
 
 
 def full_page_screenshot(page, path: Path) -> None:
@@ -153,8 +200,8 @@ def full_page_screenshot(page, path: Path) -> None:
         if height == page.viewport_size["height"]:
             break
         page.set_viewport_size({"width": WIDTH, "height": height})
-        page.wait_for_timeout(800)  # charts re-lay out for the new size
         wait_idle(page)
+        page.evaluate(SETTLED)  # charts re-lay out for the new size
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": WIDTH, "height": 900})
 
@@ -174,7 +221,7 @@ def test_every_page_opens_without_exception_and_is_screenshotted(page, server, s
             wait_idle(page)
         if title == "Embeddings":
             points(page).nth(10).click(force=True)
-            page.locator('[data-testid="stImage"]').first.wait_for()
+            page.get_by_text("1 selected").wait_for()  # the map's own images are on the page already
             wait_idle(page)
         if title == "Probe":
             probes = sorted(DEMO_PROBE.rglob("*.png")) if (DEMO_RUN / "run.json").exists() else []
