@@ -12,13 +12,16 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from siamese.baseline import raw_pixel_accuracy
-from siamese.data import Dataset, Listing, Skipped, load_folder, scan_folder, split_dataset
+from siamese.config import TrainConfig
+from siamese.data import Dataset, Listing, Skipped, load_folder, scan_folder
 from siamese.errors import SiameseError
 from siamese.evaluation import Evaluation, evaluate
 from siamese.probe import ProbeResult, probe
 from siamese.representatives import represent
-from siamese.runs import Run, TrainConfig, list_runs, load_run
-from siamese.training import request_cancel, train
+from siamese.rundir import request_cancel
+from siamese.runs import Run, list_runs, load_run
+from siamese.split import split_dataset
+from siamese.training import train
 
 __all__ = [
     "Dataset",

@@ -10,8 +10,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from siamese.baseline import raw_pixel_accuracy
+from siamese.config import TrainConfig
+from siamese.data import parse_shape
 from siamese.errors import SiameseError
+from siamese.evaluation import THRESHOLD_SOURCES, evaluate
+from siamese.legacy import import_h5
+from siamese.probe import probe
+from siamese.representatives import represent
+from siamese.runs import load_run
 from siamese.scoring import DEFAULT_K, DEFAULT_RULE, RULES
+from siamese.split import split_dataset
+from siamese.storage import atomic_write
+from siamese.synthetic import write_sample_dataset
+from siamese.training import make_strategy, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,8 +62,6 @@ def _number(text: str) -> float:
 
 
 def _shape(text: str):
-    from siamese.data import parse_shape
-
     try:
         return list(parse_shape(text))
     except SiameseError as exc:
@@ -147,8 +157,6 @@ def _print_json(data) -> None:
 
 
 def cmd_sample_data(args) -> None:
-    from siamese.synthetic import write_sample_dataset
-
     counts = write_sample_dataset(
         args.out, identities=args.identities, per_identity=args.per_identity,
         unknown_identities=args.unknown_identities, unknown_per_identity=args.unknown_per_identity,
@@ -158,8 +166,6 @@ def cmd_sample_data(args) -> None:
 
 
 def cmd_split(args) -> None:
-    from siamese.data import split_dataset
-
     counts = split_dataset(args.data, args.out, args.test_fraction, args.seed)
     n_train = sum(c["train"] for c in counts.values())
     n_test = sum(c["test"] for c in counts.values())
@@ -167,9 +173,6 @@ def cmd_split(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from siamese.runs import TrainConfig
-    from siamese.training import make_strategy, train
-
     config = TrainConfig(
         train_dir=str(args.train_dir), epochs=args.epochs, batch_size=args.batch_size, margin=args.margin,
         learning_rate=args.lr, input_shape=args.input_shape, seed=args.seed,
@@ -184,9 +187,6 @@ def cmd_train(args) -> None:
 
 
 def cmd_represent(args) -> None:
-    from siamese.representatives import represent
-    from siamese.runs import load_run
-
     run = load_run(args.run_dir)
     record = represent(run, args.data, args.method, args.per_class, args.perplexity, args.seed, rule=args.rule, k=args.k,
                        target_frr=args.target_frr, calibrate_dir=args.calibrate, per_class_threshold=args.per_class_threshold)
@@ -196,13 +196,8 @@ def cmd_represent(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from siamese.evaluation import THRESHOLD_SOURCES, evaluate
-    from siamese.runs import load_run
-
     result = evaluate(load_run(args.run_dir), args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
     if args.csv:
-        from siamese.storage import atomic_write
-
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
     metrics = result.metrics()
@@ -227,9 +222,6 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_probe(args) -> None:
-    from siamese.probe import probe
-    from siamese.runs import load_run
-
     result = probe(load_run(args.run_dir), args.image, args.threshold)
     if args.json:
         _print_json(result.to_json())
@@ -240,15 +232,11 @@ def cmd_probe(args) -> None:
 
 
 def cmd_import_h5(args) -> None:
-    from siamese.legacy import import_h5
-
     run = import_h5(args.h5, args.out, args.train_dir, tuple(args.input_shape))
     print(f"imported {args.h5} into run {run.path} ({len(run.class_names)} classes); next: python -m siamese represent {run.path}")
 
 
 def cmd_baseline(args) -> None:
-    from siamese.baseline import raw_pixel_accuracy
-
     accuracy = raw_pixel_accuracy(args.train_dir, args.test_dir)
     if args.json:
         _print_json({"raw_pixel_accuracy": accuracy})

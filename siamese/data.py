@@ -1,7 +1,9 @@
-"""Reading folder-per-class image datasets with Pillow, read-only."""
+"""Reading folder-per-class image datasets with Pillow, read-only, and the check that keeps
+every output out of them."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
@@ -311,39 +313,24 @@ def load_folder(
     )
 
 
-def split_dataset(
-    data: str | os.PathLike[str], out: str | os.PathLike[str], test_fraction: float = 0.2, seed: int = 0
-) -> dict[str, dict[str, int]]:
-    """Copy a dataset into ``out/train/<class>/`` and ``out/test/<class>/``, stratified and seeded.
+def fingerprint(paths: Sequence[Path], root: Path) -> str:
+    """SHA-256 over every file's path (relative to ``root``) and bytes, in order."""
+    digest = hashlib.sha256()
+    for p in paths:
+        digest.update(str(Path(p).relative_to(root)).encode())
+        digest.update(Path(p).read_bytes())
+    return digest.hexdigest()
 
-    Per class, round(n * test_fraction) images (at least one when n >= 2, and never all
-    of them) are copied to test, the rest to train. Nothing in ``data`` is moved or
-    changed; ``out`` must be new or empty and must not lie inside ``data``.
 
-    Returns:
-        Per class, how many images went to train and to test.
+def refuse_inside_dataset(folder: str | os.PathLike[str], dataset: str | os.PathLike[str], what: str) -> None:
+    """Refuse to write ``folder`` (a run, a split copy) when it is ``dataset`` or lies inside it.
+
+    Every command only ever reads a dataset; this is the one check that keeps its output
+    out of it. ``what`` names the folder in the message ("run folder", "output folder").
+
+    Raises:
+        SiameseError: ``folder`` is ``dataset`` or one of its sub-folders (links resolved).
     """
-    import shutil
-
-    if not 0 < test_fraction < 1:
-        raise SiameseError(f"test fraction {test_fraction} is not valid; use a number between 0 and 1 such as 0.2")
-    listing = scan_folder(data)
-    out = Path(out)
-    source = listing.root.resolve()
-    if out.resolve() == source or source in out.resolve().parents:
-        raise SiameseError(f"output folder {out} lies inside the dataset {listing.root}; choose a folder outside it so the dataset is left unchanged")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise SiameseError(f"output folder {out} already exists and is not empty; choose a new folder so nothing is overwritten")
-    rng = np.random.default_rng(seed)
-    counts: dict[str, dict[str, int]] = {}
-    for c, name in enumerate(listing.class_names):
-        files = [listing.paths[i] for i in np.flatnonzero(listing.labels == c)]
-        order = rng.permutation(len(files))
-        n_test = 0 if len(files) < 2 else min(max(int(round(len(files) * test_fraction)), 1), len(files) - 1)
-        test = set(order[:n_test].tolist())
-        for i, f in enumerate(files):
-            target = out / ("test" if i in test else "train") / name / f.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(f, target)
-        counts[name] = {"train": len(files) - n_test, "test": n_test}
-    return counts
+    source, target = Path(dataset).resolve(), Path(folder).resolve()
+    if target == source or source in target.parents:
+        raise SiameseError(f"{what} {folder} lies inside the dataset {dataset}; choose a folder outside it so the dataset is left unchanged")

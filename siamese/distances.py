@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# The distance layer's floor under the squared distance (siamese.model uses the same).
+# The floor under a squared distance, so its square root has a finite gradient; the
+# model's distance layer (siamese.model) imports it from here.
 EPSILON = 1e-7
 
 

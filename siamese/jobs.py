@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from siamese.config import TrainConfig
 from siamese.errors import SiameseError
-from siamese.runs import RUN_FILE, Run, TrainConfig, load_run, now, pid_alive, read_json
+from siamese.processes import pid_alive
+from siamese.rundir import RUN_FILE, now, read_json, request_cancel
+from siamese.runs import Run, load_run
 from siamese.storage import write_json
-from siamese.training import request_cancel
 
 LOG_SUFFIX = ".log"
 JOB_SUFFIX = ".job.json"

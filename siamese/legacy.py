@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from siamese.data import Shape, scan_folder
+from siamese.config import TrainConfig
+from siamese.data import Shape, fingerprint, scan_folder
 from siamese.errors import SiameseError
-from siamese.runs import MODEL_FILE, Run, TrainConfig, fingerprint, load_run, new_run_info, now, write_run_info
+from siamese.rundir import MODEL_FILE, now, prepare_run_dir
+from siamese.runs import Run, load_run, new_run_info, write_run_info
 from siamese.storage import atomic_write
 
 
@@ -19,6 +21,7 @@ def read_h5_weights(path: str | os.PathLike[str]) -> list[np.ndarray]:
     Only arrays are read: the model configuration stored in the file (which for the
     original scripts holds a Lambda layer, that is Python code) is never deserialized.
     """
+    # deferred: h5py is needed only to import an original .h5 model
     import h5py
 
     try:
@@ -61,8 +64,8 @@ def import_h5(h5_path: str | os.PathLike[str], run_dir: str | os.PathLike[str], 
             ``represent``, its images).
         input_shape: the original's input shape, (60, 80, 3) unless it was changed.
     """
+    # deferred: siamese.model imports TensorFlow, which takes seconds to load
     from siamese.model import build_embedding_network, build_siamese, compile_siamese, plan_architecture
-    from siamese.training import prepare_run_dir
 
     listing = scan_folder(train_dir)
     embedding = build_embedding_network(input_shape)

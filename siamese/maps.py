@@ -1,4 +1,5 @@
-"""2-D maps of a run's training embeddings at any perplexity, cached on disk in the run folder.
+"""2-D maps of a run's training embeddings at any perplexity, cached on disk in the run folder,
+and new images placed on them.
 
 ``represent`` records one map (map.csv) with the representatives it chose. Looking at
 the embedding at other perplexities or with the other representative method should not
@@ -16,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siamese.distances import class_distances, class_medoids
+from siamese.data import scan_folder
+from siamese.distances import EPSILON, class_distances, class_medoids, pairwise_distances
 from siamese.errors import SiameseError
-from siamese.probe import place_on_map
-from siamese.representatives import METHODS, map_table, project_tsne
+from siamese.projection import project_tsne
+from siamese.representatives import METHODS, map_table
 from siamese.runs import Run
 from siamese.storage import atomic_write
 
@@ -98,17 +100,24 @@ def training_map(run: Run, method: str | None = None, perplexity: float | None =
     return table
 
 
+def place_on_map(embedding: np.ndarray, train_embeddings: np.ndarray, train_xy: np.ndarray, k: int = 10) -> np.ndarray:
+    """Approximate map position of a new point: the inverse-distance weighted mean of
+    its k nearest training points' 2-D positions (t-SNE cannot place new points)."""
+    dist = pairwise_distances(np.atleast_2d(embedding), train_embeddings)[0]
+    nearest = np.argsort(dist)[: min(k, len(dist))]
+    weights = 1.0 / np.maximum(dist[nearest], EPSILON)
+    return (train_xy[nearest] * weights[:, None]).sum(axis=0) / weights.sum()
+
+
 def place_folder(run: Run, folder: str | os.PathLike[str], table: pd.DataFrame) -> pd.DataFrame:
     """Approximate map places of a folder's images (test images, say) on a training map.
 
     t-SNE cannot place new points, so each image goes to the weighted mean of its
-    nearest training points' positions (``siamese.evaluation.place_on_map``).
+    nearest training points' positions (``place_on_map``).
 
     Returns:
         Columns file (full path), class, x, y.
     """
-    from siamese.data import scan_folder
-
     listing = scan_folder(folder)
     embeddings, kept, _ = run.embed_files(listing.paths)
     train_embeddings = run.training_embeddings()

@@ -36,6 +36,7 @@ def unknown_roc(known_distance: np.ndarray, unknown_distance: np.ndarray) -> Roc
     An image is rejected (called unknown) when its distance >= threshold, which is
     scikit-learn's convention for scores, so its thresholds apply unchanged.
     """
+    # deferred: scikit-learn takes a second to import; only ROC curves need it here
     from sklearn.metrics import roc_auc_score, roc_curve
 
     y = np.r_[np.zeros(len(known_distance)), np.ones(len(unknown_distance))]

@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from siamese.data import decode_image
+
 # Colour stops (position in [0, 1], RGB 0-255), linearly interpolated in between.
 # Inferno is sampled from matplotlib's perceptually uniform map at nine evenly spaced
 # points; ironbow follows the usual thermal-camera ramp black -> indigo -> magenta ->
@@ -72,6 +74,4 @@ def colour_image(source: str | os.PathLike[str] | bytes, name: str) -> np.ndarra
     Raises:
         SiameseError: the file cannot be read as an image.
     """
-    from siamese.data import decode_image
-
     return apply_palette(decode_image(source), name)

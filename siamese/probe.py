@@ -1,4 +1,4 @@
-"""Identifying one image against a run, and placing it on the run's map."""
+"""Identifying one image against a run: the nearest class by the run's rule, or unknown."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from siamese.data import decode_image
-from siamese.distances import EPSILON, pairwise_distances
 from siamese.metrics import UNKNOWN, decide
 
 
@@ -74,12 +73,3 @@ def probe(run, image: str | os.PathLike[str] | bytes, threshold: float | None = 
         threshold_source=source,
         calibration_frr=frr,
     )
-
-
-def place_on_map(embedding: np.ndarray, train_embeddings: np.ndarray, train_xy: np.ndarray, k: int = 10) -> np.ndarray:
-    """Approximate map position of a new point: the inverse-distance weighted mean of
-    its k nearest training points' 2-D positions (t-SNE cannot place new points)."""
-    dist = pairwise_distances(np.atleast_2d(embedding), train_embeddings)[0]
-    nearest = np.argsort(dist)[: min(k, len(dist))]
-    weights = 1.0 / np.maximum(dist[nearest], EPSILON)
-    return (train_xy[nearest] * weights[:, None]).sum(axis=0) / weights.sum()

@@ -3,60 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from siamese.data import Shape, infer_shape, iter_batches, scan_folder
+from siamese.augment import augment
+from siamese.config import TrainConfig
+from siamese.data import fingerprint
 from siamese.errors import SiameseError
-from siamese.runs import CANCEL_FILE, HISTORY_FILE, MODEL_FILE, Run, TrainConfig, fingerprint, load_run, new_run_info, now, write_run_info
+from siamese.pairs import make_pairs
+from siamese.rundir import HISTORY_FILE, MODEL_FILE, cancel_requested, clear_cancel_request, now, prepare_run_dir
+from siamese.runs import Run, load_run, new_run_info, write_run_info
 from siamese.storage import atomic_write, write_text
-
-log = logging.getLogger("siamese")
-
-
-def split_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified split of indices: per class, round(n * fraction) go to validation.
-
-    A class keeps at least two training images (one positive pair), so small classes
-    may give none to validation.
-    """
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        n_val = min(int(round(idx.size * fraction)), max(idx.size - 2, 0))
-        val.extend(idx[:n_val])
-        train.extend(idx[n_val:])
-    return np.sort(np.asarray(train, np.int64)), np.sort(np.asarray(val, np.int64))
-
-
-def split_calibration(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified hold-out of known images for calibrating the threshold.
-
-    Per class with three or more images, max(1, round(n * fraction)) are held out, and
-    at least two stay for training (one positive pair); smaller classes hold none out.
-    These images are never used for weight updates, so their distances show where
-    known faces the network has not fitted fall, which training images cannot.
-
-    Returns:
-        (train, calibration) sorted indices into ``labels``.
-    """
-    rng = np.random.default_rng([seed, 1])
-    train, held = [], []
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        n_held = min(max(1, int(round(idx.size * fraction))), idx.size - 2) if fraction > 0 and idx.size >= 3 else 0
-        held.extend(idx[:n_held])
-        train.extend(idx[n_held:])
-    return np.sort(np.asarray(train, np.int64)), np.sort(np.asarray(held, np.int64))
+from siamese.training_data import TrainingData, load_training_data
 
 
 def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool, augmented: bool = False):
@@ -72,9 +36,8 @@ def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch
     With ``augmented``, both images of a pair are varied by ``siamese.augment.augment``,
     seeded per batch, so a run repeats exactly.
     """
-    from siamese.augment import augment
+    # deferred: TensorFlow takes seconds to load; `import siamese` does not need it
     from siamese.backend import tf
-    from siamese.pairs import make_pairs
 
     rng = np.random.default_rng(seed)
     fixed = None if resample else make_pairs(labels, rng)
@@ -112,6 +75,7 @@ def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch
 
 
 def _recorder_class():
+    # deferred: a Keras callback class can only be defined once TensorFlow is loaded
     from siamese.backend import keras
 
     class RunRecorder(keras.callbacks.Callback):
@@ -126,7 +90,7 @@ def _recorder_class():
             self.cancelled = False
 
         def on_train_batch_end(self, batch, logs=None):
-            if (self.run_dir / CANCEL_FILE).exists():
+            if cancel_requested(self.run_dir):
                 self.cancelled = True
                 self.model.stop_training = True
 
@@ -148,97 +112,6 @@ def _recorder_class():
     return RunRecorder
 
 
-def prepare_run_dir(run_dir: Path, data_root: Path) -> None:
-    """Create a new, empty run folder; refuse one that holds files or lies in the dataset."""
-    data = data_root.resolve()
-    if run_dir.resolve() == data or data in run_dir.resolve().parents:
-        raise SiameseError(f"run folder {run_dir} lies inside the dataset {data_root}; choose a folder outside it so the dataset is left unchanged")
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise SiameseError(f"run folder {run_dir} already exists and is not empty; choose another --out so no run is overwritten")
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    run_dir.mkdir(exist_ok=True)
-
-
-@dataclass
-class TrainingData:
-    """Training (and validation) images decoded once into a memory-mapped file.
-
-    Attributes:
-        images: every readable image (N, H, W, C) float32, backed by a file, not RAM.
-        labels: class index of each image.
-        class_names: the class folder names.
-        paths: the file of each image.
-        root: the training data folder.
-        train_rows: the rows of ``images`` to train on.
-        val_rows: the rows to validate on (empty without validation).
-        calibration_rows: training-folder rows held out for the threshold (never trained on).
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
-    class_names: list[str]
-    paths: list[Path]
-    root: Path
-    train_rows: np.ndarray
-    val_rows: np.ndarray
-    calibration_rows: np.ndarray
-
-    @property
-    def input_shape(self) -> Shape:
-        return tuple(int(s) for s in self.images.shape[1:])  # type: ignore[return-value]
-
-
-def decode_to_file(paths: Sequence[Path], input_shape: Shape, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Decode image files batch by batch into a .npy file and map it.
-
-    Returns:
-        (images, kept): the memory-mapped images of the readable files, and their
-        positions in ``paths``. Memory use is one batch, whatever the data size.
-    """
-    from numpy.lib.format import open_memmap
-
-    images = open_memmap(path, mode="w+", dtype=np.float32, shape=(max(len(paths), 1), *input_shape))
-    kept: list[np.ndarray] = []
-    done = 0
-    for batch, positions, _ in iter_batches(paths, input_shape):
-        images[done : done + len(batch)] = batch
-        done += len(batch)
-        kept.append(positions)
-    images.flush()
-    return images[:done], np.concatenate(kept) if kept else np.zeros(0, np.int64)
-
-
-def load_training_data(config: TrainConfig, workdir: Path) -> TrainingData:
-    """The training and validation images (from val_dir or a split), decoded into one file under ``workdir``."""
-    listing = scan_folder(config.train_dir)
-    shape = tuple(config.input_shape) if config.input_shape else infer_shape(listing.paths)
-    if len(listing.class_names) < 2:
-        raise SiameseError(f"training data {config.train_dir} has {len(listing.class_names)} class; a siamese network needs at least two class folders")
-    val_listing = scan_folder(config.val_dir, listing.class_names) if config.val_dir else None
-    n_train_files = len(listing.paths)
-    every_path = listing.paths + (val_listing.paths if val_listing else [])
-    images, kept = decode_to_file(every_path, shape, workdir / "images.npy")  # type: ignore[arg-type]
-    is_train = kept < n_train_files
-    if not is_train.any():
-        raise SiameseError(f"no image in {listing.root} could be read; check that the files are PNG, JPEG, BMP or TIFF images")
-    labels = np.r_[listing.labels, val_listing.labels if val_listing else np.zeros(0, np.int64)][kept]
-    counts = np.bincount(labels[is_train], minlength=len(listing.class_names))
-    for name, n in zip(listing.class_names, counts):
-        if n < 2:
-            log.warning("class %s has %d image: it gives no same-class pair and only serves as a negative", name, n)
-    if counts.max() < 2:
-        raise SiameseError(f"no class in {config.train_dir} has two images; each class needs at least two images to form a same-class pair")
-    folder_rows, val_rows = np.flatnonzero(is_train), np.flatnonzero(~is_train)
-    kept_rows, held = split_calibration(labels[folder_rows], config.calibration_split, config.seed)
-    train_rows, calibration_rows = folder_rows[kept_rows], folder_rows[held]
-    if not val_listing and config.validation_split > 0:
-        fraction = config.validation_split / (1.0 - config.calibration_split)  # of the whole folder, as documented
-        keep, val = split_validation(labels[train_rows], fraction, config.seed)
-        train_rows, val_rows = train_rows[keep], train_rows[val]
-    paths = [every_path[i] for i in kept[is_train]]
-    return TrainingData(images, labels, listing.class_names, paths, listing.root, train_rows, val_rows, calibration_rows)
-
-
 STRATEGIES = ("mirrored", "multiworker")
 
 
@@ -252,6 +125,7 @@ def make_strategy(name: str | None):
     """
     if name is None:
         return None
+    # deferred: TensorFlow takes seconds to load
     from siamese.backend import tf
 
     if name == "mirrored":
@@ -304,6 +178,7 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     config.n_validation = len(data.val_rows)
     config.n_calibration = len(data.calibration_rows)
 
+    # deferred: siamese.model imports TensorFlow, which takes seconds to load
     from siamese.backend import keras
     from siamese.model import build_embedding_network, build_siamese, compile_siamese, plan_architecture, preferred_precision
 
@@ -348,12 +223,7 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
         raise
     info["finished"] = now()
     info["pid"] = None
-    (run_dir / CANCEL_FILE).unlink(missing_ok=True)
+    clear_cancel_request(run_dir)
     write_run_info(run_dir, info)
     return load_run(run_dir)
-
-
-def request_cancel(run_dir: str | os.PathLike[str]) -> None:
-    """Ask a training run (in any process) to stop after its current batch."""
-    write_text(Path(run_dir) / CANCEL_FILE, now())
 

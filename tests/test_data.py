@@ -1,4 +1,4 @@
-"""Loading folder-per-class datasets: modes, shapes, skipped files, bombs, and the split."""
+"""Loading folder-per-class datasets: modes, shapes, skipped files, bombs; fingerprints; output kept out."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import tree_digest
-from siamese.data import MAX_IMAGE_PIXELS, decode_image, load_folder, parse_shape, scan_folder, split_dataset
+from siamese.data import MAX_IMAGE_PIXELS, decode_image, fingerprint, load_folder, parse_shape, refuse_inside_dataset, scan_folder
 from siamese.errors import SiameseError
 
 
@@ -105,16 +104,26 @@ def test_parse_shape_refuses_bad_values(text):
         parse_shape(text)
 
 
-def test_split_copies_stratified_and_leaves_the_dataset_alone(tiny_data, tmp_path):
-    before = tree_digest(tiny_data)
-    counts = split_dataset(tiny_data / "train", tmp_path / "split", test_fraction=0.5, seed=1)
-    assert tree_digest(tiny_data) == before
-    assert all(c["test"] == 3 and c["train"] == 3 for c in counts.values())
-    again = split_dataset(tiny_data / "train", tmp_path / "split2", test_fraction=0.5, seed=1)
-    assert counts == again
-    assert tree_digest(tmp_path / "split") == tree_digest(tmp_path / "split2")
+def test_fingerprint_changes_with_any_byte_or_name(tmp_path):
+    root = tmp_path / "data"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "1.png").write_bytes(b"one")
+    (root / "a" / "2.png").write_bytes(b"two")
+    paths = sorted(root.rglob("*.png"))
+    first = fingerprint(paths, root)
+    assert len(first) == 64 and fingerprint(paths, root) == first
+    (root / "a" / "2.png").write_bytes(b"twO")
+    assert fingerprint(paths, root) != first
+    (root / "a" / "2.png").write_bytes(b"two")
+    (root / "a" / "2.png").rename(root / "a" / "3.png")
+    assert fingerprint(sorted(root.rglob("*.png")), root) != first
 
 
-def test_split_refuses_to_write_inside_the_dataset(tiny_data):
-    with pytest.raises(SiameseError, match="inside the dataset"):
-        split_dataset(tiny_data / "train", tiny_data / "train" / "out")
+def test_output_is_refused_in_the_dataset_or_under_it_and_allowed_beside_it(tmp_path):
+    data = tmp_path / "data"
+    (data / "alice").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(data)
+    for inside in (data, data / "alice" / "out", tmp_path / "link" / "out"):
+        with pytest.raises(SiameseError, match="output folder .* lies inside the dataset"):
+            refuse_inside_dataset(inside, data, "output folder")
+    refuse_inside_dataset(tmp_path / "data-split", data, "output folder")  # a sibling whose name starts alike

@@ -75,7 +75,7 @@ def test_ctrl_c_marks_the_run_cancelled_and_consistent(tiny_data, tmp_path):
 
 @pytest.mark.slow  # trains for at least one epoch
 def test_cancel_request_stops_training(tiny_data, tmp_path):
-    from siamese.training import request_cancel
+    from siamese.rundir import request_cancel
 
     run_dir = tmp_path / "run"
     proc = _start(tiny_data, run_dir)

@@ -1,80 +1,60 @@
-"""Medoid rules: on the map and in embedding space, one or K per class."""
+"""Choosing representatives and the threshold: the training equal-error point, calibration on
+held-out images, the map table, and the choices represent accepts."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from siamese.distances import class_medoids, medoids
+from siamese.errors import SiameseError
+from siamese.maps import MAP_COLUMNS
+from siamese.metrics import equal_error_threshold
+from siamese.representatives import METHODS, calibrate, map_table, represent, suggested_threshold
+from siamese.scoring import RULES, Scorer
 
 
-def test_medoid_is_the_point_with_smallest_total_distance():
-    points = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [10.0, 0.0]])
-    # totals: 13, 11, 11 (tie -> first), 27
-    assert medoids(points).tolist() == [1]
+def test_training_threshold_is_the_equal_error_point_of_own_against_nearest_other_class():
+    class_dist = np.array([[0.1, 0.6, 0.9], [0.7, 0.2, 0.8], [0.95, 0.65, 0.3]])
+    labels = np.array([0, 1, 2])
+    # own class: 0.1, 0.2, 0.3; nearest other class: 0.6, 0.7, 0.65
+    expected = equal_error_threshold(np.array([0.1, 0.2, 0.3]), np.array([0.6, 0.7, 0.65]))
+    assert suggested_threshold(class_dist, labels) == expected
+    assert 0.3 < expected <= 0.6  # the two groups do not overlap: it separates them
 
 
-def test_k_medoids_greedy_build_covers_separate_groups():
-    points = np.array([[0.0], [0.1], [0.2], [5.0], [5.1]])
-    chosen = medoids(points, k=2)
-    assert chosen[0] == 2  # the overall medoid first: totals 10.4, 10.1, 10.0, 14.8, 15.1
-    assert chosen[1] in (3, 4)  # then the point that serves the far group
+def test_calibration_sets_every_rule_threshold_at_the_target_false_reject_rate():
+    near = Scorer("medoid", 2, np.array([[0.0], [10.0]]), np.array([0, 1]))
+    far = Scorer("centroid", 2, np.array([[-1.0], [11.0]]), np.array([0, 1]))
+    held_out = np.array([[1.0], [2.0], [9.0], [7.0]])
+    labels = np.array([0, 0, 1, 1])
+    fitted = calibrate({"medoid": near, "centroid": far}, held_out, labels, "medoid", 0.25, 2)
+    # medoid: nearest distances 1, 2, 1, 3; one of four may be rejected: midway between 2 and 3
+    np.testing.assert_allclose(fitted["distances"], [1.0, 2.0, 1.0, 3.0])
+    assert fitted["rule_thresholds"]["medoid"] == pytest.approx(2.5)
+    # centroid: 2, 3, 2, 4 -> midway between 3 and 4
+    assert fitted["rule_thresholds"]["centroid"] == pytest.approx(3.5)
+    assert fitted["class_thresholds"].shape == (2,)
 
 
-def test_k_larger_than_class_returns_every_point():
-    assert sorted(medoids(np.array([[0.0], [1.0]]), k=5).tolist()) == [0, 1]
+def test_map_table_has_the_stored_columns_and_marks_the_representatives():
+    xy = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
+    table = map_table(["a/1.png", "a/2.png", "b/1.png"], np.array([0, 0, 1]), ["a", "b"], xy, np.array([0.1, 0.0, 0.0]), np.array([1, 2]))
+    assert list(table.columns) == MAP_COLUMNS
+    assert table["class"].tolist() == ["a", "a", "b"] and table["representative"].tolist() == [False, True, True]
 
 
-def test_class_medoids_per_class_in_label_order():
-    points = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [30.0]])
-    labels = np.array([0, 0, 0, 1, 1, 1])
-    # class 1: totals 1+20=21, 1+19=20, 20+19=39 -> index 4
-    assert class_medoids(points, labels).tolist() == [1, 4]
-
-
-def test_tsne_iterations_keep_a_fixed_budget_within_bounds():
-    from siamese.representatives import tsne_iterations
-
-    assert tsne_iterations(384) == 1000  # small maps: scikit-learn's default
-    assert tsne_iterations(8000) == 500
-    assert tsne_iterations(10_000) == 400
-    assert tsne_iterations(1_000_000) == 400  # never fewer than 250 exaggeration + 150 steps
-
-
-def _clusters(n_per: int, classes: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0.0, 1.0, (classes, 64))
-    labels = np.repeat(np.arange(classes), n_per)
-    return (centers[labels] + rng.normal(0.0, 0.15, (len(labels), 64))).astype(np.float32), labels
-
-
-def _map_neighbour_accuracy(xy: np.ndarray, labels: np.ndarray) -> float:
-    """Share of points whose nearest other point on the map is of the same class."""
-    d = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
-    np.fill_diagonal(d, np.inf)
-    return float((labels[d.argmin(axis=1)] == labels).mean())
-
-
-def test_large_maps_use_the_fft_tsne_and_keep_clusters_apart(monkeypatch):
-    import siamese.representatives as rep
-
-    points, labels = _clusters(60, 5)
-    calls = []
-    real = rep.fft_tsne
-    monkeypatch.setattr(rep, "FFT_FROM", 200)  # 300 points count as "large" here
-    monkeypatch.setattr(rep, "tsne_iterations", lambda n: 300)  # keep the test short
-    monkeypatch.setattr(rep, "fft_tsne", lambda *a: calls.append(a) or real(*a))
-    xy = rep.project_tsne(points, perplexity=20, seed=1)
-    assert len(calls) == 1 and calls[0][3] == 300
-    assert xy.shape == (300, 2) and xy.dtype == np.float32 and np.isfinite(xy).all()
-    assert _map_neighbour_accuracy(xy, labels) >= 0.98
-    np.testing.assert_array_equal(rep.project_tsne(points, perplexity=20, seed=1), xy)  # same seed, same map
-
-
-def test_small_maps_stay_on_barnes_hut(monkeypatch):
-    import siamese.representatives as rep
-
-    points, labels = _clusters(30, 4)
-    monkeypatch.setattr(rep, "fft_tsne", lambda *a: pytest.fail("FFT t-SNE used for 120 points"))
-    xy = rep.project_tsne(points, perplexity=10)
-    assert _map_neighbour_accuracy(xy, labels) >= 0.98
+@pytest.mark.parametrize(
+    "option, words",
+    [
+        ({"method": "kmeans"}, ", ".join(METHODS)),
+        ({"rule": "cosine"}, ", ".join(RULES)),
+        ({"per_class": 0}, "per-class count"),
+        ({"k": 0}, "neighbours"),
+        ({"perplexity": 0.0}, "perplexity"),
+        ({"target_frr": 1.0}, "false-reject rate"),
+    ],
+    ids=["method", "rule", "per-class", "k", "perplexity", "target-frr"],
+)
+def test_represent_refuses_a_bad_option_before_reading_anything(option, words):
+    with pytest.raises(SiameseError, match=words):
+        represent(None, **option)  # type: ignore[arg-type]  # refused before the run is touched

@@ -1,0 +1,108 @@
+"""What ``represent`` recorded in a run folder, read back: representatives, map, threshold, rule.
+
+``siamese.representatives.represent`` writes these files; everything that scores images
+against a run (evaluate, probe, maps, the dashboard) reads them through ``Recorded``.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from siamese.errors import SiameseError
+from siamese.rundir import MAP_FILE, REPRESENTATIVE_EMBEDDINGS_FILE, REPRESENTATIVES_FILE, TRAIN_EMBEDDINGS_FILE, read_json
+from siamese.scoring import DEFAULT_K, Scorer, fit_scorer
+
+
+class Recorded:
+    """A run's recorded representatives and threshold, read on demand; fitted rules are kept.
+
+    Args:
+        run_dir: the run folder.
+        class_names: the run's classes, in order.
+    """
+
+    def __init__(self, run_dir: Path, class_names: list[str]):
+        self.run_dir = Path(run_dir)
+        self.class_names = list(class_names)
+        self._scorers: dict[tuple[str, int], Scorer] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def exists(self) -> bool:
+        return (self.run_dir / REPRESENTATIVES_FILE).exists() and (self.run_dir / REPRESENTATIVE_EMBEDDINGS_FILE).exists()
+
+    def record(self) -> dict[str, Any]:
+        """The contents of representatives.json (see ``siamese.representatives.represent``)."""
+        if not self.exists:
+            raise SiameseError(f"run {self.run_dir} has no representatives yet; run `python -m siamese represent {self.run_dir}` first")
+        return read_json(self.run_dir / REPRESENTATIVES_FILE, "run `python -m siamese represent` first")
+
+    def embeddings(self) -> tuple[np.ndarray, np.ndarray]:
+        """(embeddings (R, D), class index (R,)) of the representatives."""
+        self.record()
+        with np.load(self.run_dir / REPRESENTATIVE_EMBEDDINGS_FILE) as npz:
+            return npz["embeddings"].astype(np.float32), npz["labels"].astype(np.int64)
+
+    def training_map(self) -> pd.DataFrame:
+        """Every training image's 2-D map position (file, class, x, y, ...)."""
+        self.record()
+        return pd.read_csv(self.run_dir / MAP_FILE)
+
+    def training_embeddings(self) -> np.ndarray:
+        """The training images' embeddings (N, D), in the map's row order."""
+        self.record()
+        return np.load(self.run_dir / TRAIN_EMBEDDINGS_FILE)
+
+    def threshold_record(self) -> dict[str, Any]:
+        """The threshold with where it came from (keys as ``siamese.Run.threshold_record`` documents)."""
+        record = self.record()
+        calibration = record.get("calibration") or {}
+        return {
+            "threshold": float(record["suggested_threshold"]),
+            "source": record.get("threshold_source", "training"),
+            "criterion": record.get("threshold_criterion", "equal error rate on the training images"),
+            "target_frr": record.get("target_frr"),
+            "training_threshold": float(record.get("training_threshold", record["suggested_threshold"])),
+            "rule_thresholds": dict(calibration.get("rule_thresholds") or {}),
+        }
+
+    @property
+    def rule(self) -> str:
+        """The scoring rule (``medoid`` for records made before rules existed)."""
+        return str(self.record().get("rule", "medoid"))
+
+    def class_thresholds(self) -> np.ndarray | None:
+        """Per-class thresholds (in class order) when represent was asked to use them, else None."""
+        record = self.record()
+        if not record.get("per_class_threshold"):
+            return None
+        recorded = (record.get("calibration") or {}).get("class_thresholds") or {}
+        return np.array([float(recorded.get(name, record["suggested_threshold"])) for name in self.class_names])
+
+    def recorded_class_thresholds(self) -> dict[str, float]:
+        """The per-class thresholds calibration computed, whether or not they are in use."""
+        return dict(((self.record().get("calibration") or {}).get("class_thresholds")) or {})
+
+    def scorer(self, rule: str | None = None) -> Scorer:
+        """A fitted scoring rule, by default the recorded one; fitted once from the stored
+        training embeddings, their classes (map.csv) and the representatives."""
+        record = self.record()
+        rule = rule or self.rule
+        k = int(record.get("k", DEFAULT_K))
+        with self._lock:
+            if (rule, k) not in self._scorers:
+                table = self.training_map()
+                labels = pd.Categorical(table["class"], categories=self.class_names).codes.astype(np.int64)
+                rows = np.array([int(item["row"]) for item in record["items"]], np.int64)
+                self._scorers[(rule, k)] = fit_scorer(rule, self.training_embeddings(), labels, len(self.class_names), rows, k)
+            return self._scorers[(rule, k)]
+
+    def forget_scorers(self) -> None:
+        """Drop fitted rules (represent calls this after recording new representatives)."""
+        with self._lock:
+            self._scorers.clear()
