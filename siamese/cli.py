@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
 from siamese.baseline import raw_pixel_accuracy
-from siamese.config import TrainConfig
+from siamese.config import PRECISIONS, USER_SETTINGS, TrainConfig
 from siamese.data import parse_shape
 from siamese.errors import SiameseError
 from siamese.evaluation import THRESHOLD_SOURCES, evaluate
 from siamese.legacy import import_h5
 from siamese.probe import probe
-from siamese.representatives import represent
+from siamese.representatives import METHODS, represent
 from siamese.runs import load_run
-from siamese.scoring import DEFAULT_K, DEFAULT_RULE, RULES
+from siamese.scoring import RULES
 from siamese.split import split_dataset
 from siamese.storage import atomic_write
 from siamese.synthetic import write_sample_dataset
-from siamese.training import make_strategy, train
+from siamese.training import STRATEGIES, make_strategy, train
+
+# The defaults of `train` and `represent` are TrainConfig's and represent()'s own, read
+# from them so the command line cannot drift (tests/test_cli.py checks it).
+TRAIN_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
+REPRESENT_DEFAULTS = {name: p.default for name, p in inspect.signature(represent).parameters.items()}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,40 +96,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-fraction", type=_number, default=0.2)
     p.add_argument("--seed", type=int, default=0)
 
+    # Each option's dest is its TrainConfig field; cmd_train passes them on by name.
+    d = TRAIN_DEFAULTS
     p = sub.add_parser("train", help="train a siamese network into a run folder")
     p.add_argument("train_dir", type=Path)
     p.add_argument("--out", type=Path, required=True, help="the new run folder, e.g. runs/demo")
-    p.add_argument("--epochs", type=_positive_int, default=40)
-    p.add_argument("--batch-size", type=_positive_int, default=32)
-    p.add_argument("--margin", type=_number, default=0.6)
-    p.add_argument("--lr", type=_number, default=0.004, help="Adam learning rate (the original used 0.0008 at batch 5; see README)")
-    p.add_argument("--input-shape", type=_shape, default=None, help="H,W,C; default: the first image's")
-    p.add_argument("--val-dir", type=Path, default=None)
-    p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
+    p.add_argument("--epochs", type=_positive_int, default=d["epochs"])
+    p.add_argument("--batch-size", type=_positive_int, default=d["batch_size"])
+    p.add_argument("--margin", type=_number, default=d["margin"])
+    p.add_argument("--lr", dest="learning_rate", type=_number, default=d["learning_rate"],
+                   help="Adam learning rate (the original used 0.0008 at batch 5; see README)")
+    p.add_argument("--input-shape", type=_shape, default=d["input_shape"], help="H,W,C; default: the first image's")
+    p.add_argument("--val-dir", type=Path, default=d["val_dir"])
+    p.add_argument("--precision", choices=PRECISIONS, default=d["precision"],
                    help="auto: mixed bfloat16 where the CPU has native bfloat16 (twice as fast), else float32")
-    p.add_argument("--validation-split", type=_number, default=0.0, help="fraction of train held out for validation")
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--validation-split", type=_number, default=d["validation_split"], help="fraction of train held out for validation")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=d["augment"],
                    help="vary training pairs (mirror, shift, gain, ambient offset, sensor noise)")
-    p.add_argument("--calibration-split", type=_number, default=0.15,
+    p.add_argument("--calibration-split", type=_number, default=d["calibration_split"],
                    help="fraction of each class (of 3 or more images) held out, never trained on, to calibrate the threshold; 0 turns it off")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
                         "multiworker = several machines, each started with its own TF_CONFIG and --out (worker 0's is the run)")
 
+    # Each option's dest is its parameter of represent(); cmd_represent passes them on by name.
+    d = REPRESENT_DEFAULTS
     p = sub.add_parser("represent", help="choose and record class representatives")
     p.add_argument("run_dir", type=Path)
-    p.add_argument("--data", type=Path, default=None, help="default: the run's training data")
-    p.add_argument("--method", choices=["tsne-medoid", "medoid"], default="tsne-medoid")
-    p.add_argument("--per-class", type=_positive_int, default=1, help="representatives per class; a class is scored by the nearest")
-    p.add_argument("--perplexity", type=_number, default=30.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--rule", choices=list(RULES), default=DEFAULT_RULE,
+    p.add_argument("--data", dest="data_dir", type=Path, default=d["data_dir"], help="default: the run's training data")
+    p.add_argument("--method", choices=METHODS, default=d["method"])
+    p.add_argument("--per-class", type=_positive_int, default=d["per_class"], help="representatives per class; a class is scored by the nearest")
+    p.add_argument("--perplexity", type=_number, default=d["perplexity"])
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--rule", choices=RULES, default=d["rule"],
                    help="how a class is scored: medoid (nearest representative), centroid, knn (k nearest training images), mahalanobis")
-    p.add_argument("--k", type=_positive_int, default=DEFAULT_K, help="neighbours for --rule knn")
-    p.add_argument("--target-frr", type=_number, default=0.05, help="share of held-out known images the threshold may reject")
-    p.add_argument("--calibrate", type=Path, default=None, help="a folder of known images (the run's classes) to calibrate on instead of the held-out share")
-    p.add_argument("--per-class-threshold", action="store_true", help="give each class its own calibrated threshold (shrunk toward the global one)")
+    p.add_argument("--k", type=_positive_int, default=d["k"], help="neighbours for --rule knn")
+    p.add_argument("--target-frr", type=_number, default=d["target_frr"], help="share of held-out known images the threshold may reject")
+    p.add_argument("--calibrate", dest="calibrate_dir", type=Path, default=d["calibrate_dir"],
+                   help="a folder of known images (the run's classes) to calibrate on instead of the held-out share")
+    p.add_argument("--per-class-threshold", action="store_true", default=d["per_class_threshold"],
+                   help="give each class its own calibrated threshold (shrunk toward the global one)")
 
     p = sub.add_parser("evaluate", help="identify test images and reject unknown ones")
     p.add_argument("run_dir", type=Path)
@@ -173,11 +187,9 @@ def cmd_split(args) -> None:
 
 
 def cmd_train(args) -> None:
-    config = TrainConfig(
-        train_dir=str(args.train_dir), epochs=args.epochs, batch_size=args.batch_size, margin=args.margin,
-        learning_rate=args.lr, input_shape=args.input_shape, seed=args.seed,
-        validation_split=args.validation_split, calibration_split=args.calibration_split, augment=args.augment, val_dir=str(args.val_dir) if args.val_dir else None, precision=args.precision,
-    )
+    settings = {name: getattr(args, name) for name in USER_SETTINGS}
+    settings.update(train_dir=str(args.train_dir), val_dir=str(args.val_dir) if args.val_dir else None)
+    config = TrainConfig(**settings)
     run = train(config, args.out, verbose=1 if sys.stderr.isatty() else 2, strategy=make_strategy(args.strategy))
     m = run.metrics
     print(f"run {run.path}: {run.status}, {run.info['epochs_done']} epochs, best epoch {m.get('best_epoch')}, "
@@ -188,8 +200,7 @@ def cmd_train(args) -> None:
 
 def cmd_represent(args) -> None:
     run = load_run(args.run_dir)
-    record = represent(run, args.data, args.method, args.per_class, args.perplexity, args.seed, rule=args.rule, k=args.k,
-                       target_frr=args.target_frr, calibrate_dir=args.calibrate, per_class_threshold=args.per_class_threshold)
+    record = represent(run, **{name: getattr(args, name) for name in REPRESENT_DEFAULTS if name != "run"})
     print(f"recorded {len(record['items'])} representatives ({record['method']}, {record['per_class']} per class) "
           f"from {record['n_images']} images in {run.path}; rule {record['rule']}; threshold {record['suggested_threshold']:.4f} "
           f"({record['threshold_criterion']})")

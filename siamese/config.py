@@ -15,6 +15,14 @@ from siamese.errors import SiameseError
 # command line and the dashboard's form can offer them without loading TensorFlow.
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
+# The settings a user chooses (command-line options, the dashboard's form); training
+# fills in the other fields (classes, fingerprint, image counts).
+USER_SETTINGS = (
+    "train_dir", "epochs", "batch_size", "margin", "learning_rate", "input_shape", "seed",
+    "validation_split", "val_dir", "precision", "calibration_split", "augment",
+)
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a training run; stored in run.json so a run can be repeated."""

@@ -49,7 +49,10 @@ def unique_run_name(root: str | os.PathLike[str], prefix: str = "run") -> str:
 
 
 def train_command(config: TrainConfig, run_dir: str | os.PathLike[str]) -> list[str]:
-    """The ``python -m siamese train`` command line for ``config`` (paths made absolute)."""
+    """The ``python -m siamese train`` command line for ``config`` (paths made absolute).
+
+    Every setting is written out, defaults included, so the job trains exactly ``config``.
+    """
     command = [
         sys.executable, "-m", "siamese", "train", str(Path(config.train_dir).resolve()),
         "--out", str(Path(run_dir).resolve()),
@@ -60,7 +63,9 @@ def train_command(config: TrainConfig, run_dir: str | os.PathLike[str]) -> list[
         "--seed", str(config.seed),
         "--validation-split", repr(float(config.validation_split)),
         "--calibration-split", repr(float(config.calibration_split)),
+        "--augment" if config.augment else "--no-augment",
         "--precision", config.precision,
+        "--augment" if config.augment else "--no-augment",
     ]
     if config.input_shape:
         command += ["--input-shape", ",".join(str(int(s)) for s in config.input_shape)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from siamese.backend import keras, tf
+from siamese.config import PRECISIONS, TrainConfig
 from siamese.data import Shape
 from siamese.distances import EPSILON
 from siamese.errors import SiameseError
@@ -30,7 +31,7 @@ class EuclideanDistance(layers.Layer):
 class ContrastiveLoss(keras.losses.Loss):
     """mean(y * d^2 + (1 - y) * max(margin - d, 0)^2), y = 1 for a same-class pair."""
 
-    def __init__(self, margin: float = 0.6, name: str = "contrastive_loss", **kwargs):
+    def __init__(self, margin: float = TrainConfig.margin, name: str = "contrastive_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.margin = float(margin)
 
@@ -92,9 +93,6 @@ def plan_architecture(input_shape: Shape) -> list[dict]:
     return plan
 
 
-PRECISIONS = ("auto", "float32", "mixed_bfloat16")
-
-
 def preferred_precision() -> str:
     """``mixed_bfloat16`` where the CPU computes bfloat16 natively, else ``float32``.
 
@@ -109,6 +107,18 @@ def preferred_precision() -> str:
     except OSError:
         return "float32"
     return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
+
+
+def resolve_precision(precision: str) -> str:
+    """The precision to build a network in: one of ``PRECISIONS``, ``auto`` resolved by
+    ``preferred_precision``.
+
+    Raises:
+        SiameseError: ``precision`` is not one of ``PRECISIONS``.
+    """
+    if precision not in PRECISIONS:
+        raise SiameseError(f"precision {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
+    return preferred_precision() if precision == "auto" else precision
 
 
 def build_embedding_network(input_shape: Shape, precision: str = "float32") -> keras.Model:

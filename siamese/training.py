@@ -180,10 +180,9 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
 
     # deferred: siamese.model imports TensorFlow, which takes seconds to load
     from siamese.backend import keras
-    from siamese.model import build_embedding_network, build_siamese, compile_siamese, plan_architecture, preferred_precision
+    from siamese.model import build_embedding_network, build_siamese, compile_siamese, plan_architecture, resolve_precision
 
-    if config.precision == "auto":
-        config.precision = preferred_precision()
+    config.precision = resolve_precision(config.precision)
     keras.utils.set_random_seed(config.seed)
     info = new_run_info(config, plan_architecture(data.input_shape))
     # Relative to the training folder: represent embeds these to calibrate the threshold.

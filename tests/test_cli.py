@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import os
+from dataclasses import fields
 
 import numpy as np
 import pytest
 
-from conftest import run_cli, tree_digest
+from helpers import run_cli, tree_digest
+from siamese.cli import build_parser
+from siamese.config import PRECISIONS, USER_SETTINGS, TrainConfig
+from siamese.representatives import METHODS, represent
 from siamese.runs import load_run
+from siamese.scoring import RULES
+from siamese.training import STRATEGIES
 
 EVALUATE_KEYS = {"n_test", "threshold", "accuracy", "identified_rate", "confusion", "cmc", "threshold_source", "calibration_frr"}
 UNKNOWN_KEYS = {"n_unknown", "rejection_rate", "auroc_unknown", "eer", "eer_threshold", "dir_at_far"}
@@ -121,6 +128,7 @@ def test_saved_run_gives_identical_embeddings(tiny_run, tiny_data):
     np.testing.assert_allclose(run.embed(train.images[trained_on]), stored, atol=1e-6)
 
 
+@pytest.mark.slow  # trains, represents and evaluates in six command-line processes
 def test_every_command_leaves_the_dataset_byte_identical(tiny_data, tmp_path):
     before = tree_digest(tiny_data)
     run_dir = tmp_path / "run"
@@ -132,6 +140,36 @@ def test_every_command_leaves_the_dataset_byte_identical(tiny_data, tmp_path):
     run_cli("baseline", str(tiny_data / "train"), str(tiny_data / "test"))
     assert tree_digest(tiny_data) == before
     assert len(load_run(run_dir).representatives()["items"]) == 8
+
+
+def _parser_option(command: str, dest: str):
+    """The argparse action of ``command``'s option stored in ``dest``."""
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return next(a for a in sub.choices[command]._actions if a.dest == dest)
+
+
+def test_train_defaults_are_train_config_defaults():
+    args = build_parser().parse_args(["train", "x", "--out", "y"])
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    compared = [name for name in defaults if name != "train_dir" and hasattr(args, name)]
+    assert sorted(compared) == sorted(set(USER_SETTINGS) - {"train_dir"})  # every setting a user chooses is an option
+    for name in compared:
+        assert getattr(args, name) == defaults[name], f"--{name.replace('_', '-')} defaults to {getattr(args, name)!r}, TrainConfig to {defaults[name]!r}"
+
+
+def test_represent_defaults_are_the_function_defaults():
+    args = build_parser().parse_args(["represent", "run"])
+    parameters = {name: p.default for name, p in inspect.signature(represent).parameters.items() if name != "run"}
+    assert all(hasattr(args, name) for name in parameters)  # every parameter is an option
+    for name, default in parameters.items():
+        assert getattr(args, name) == default, f"represent option {name} defaults to {getattr(args, name)!r}, represent() to {default!r}"
+
+
+def test_choices_come_from_the_package_lists():
+    assert tuple(_parser_option("train", "precision").choices) == PRECISIONS
+    assert tuple(_parser_option("train", "strategy").choices) == STRATEGIES
+    assert tuple(_parser_option("represent", "method").choices) == METHODS
+    assert tuple(_parser_option("represent", "rule").choices) == RULES
 
 
 def test_sample_data_command(tmp_path):

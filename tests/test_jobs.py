@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from siamese import SiameseError, TrainConfig
-from siamese.jobs import cancel_training, list_jobs, start_training, unique_run_name
+from siamese.cli import build_parser
+from siamese.config import USER_SETTINGS
+from siamese.jobs import cancel_training, list_jobs, start_training, train_command, unique_run_name
 
 
-def wait_for(root: Path, done, timeout: float = 180.0) -> list:
+def wait_for(root: Path, done, timeout: float = 600.0) -> list:
+    """Poll the jobs on disk until ``done(jobs)``; the deadline allows for a machine busy with other work."""
     deadline = time.monotonic() + timeout
     while True:
         jobs = list_jobs(root)
@@ -22,7 +25,11 @@ def wait_for(root: Path, done, timeout: float = 180.0) -> list:
 
 
 def test_unique_names_and_no_overwrite(tmp_path: Path):
-    names = {unique_run_name(tmp_path) for _ in range(50)}
+    names = set()
+    for _ in range(50):  # in the same second: only the random suffix and the folders on disk tell them apart
+        name = unique_run_name(tmp_path)
+        (tmp_path / name).mkdir()  # claimed, as start_training claims it
+        names.add(name)
     assert len(names) == 50
     (tmp_path / "taken").mkdir()
     with pytest.raises(SiameseError, match="already exists"):
@@ -32,10 +39,24 @@ def test_unique_names_and_no_overwrite(tmp_path: Path):
     assert list_jobs(tmp_path) == []
 
 
+@pytest.mark.parametrize("augment", [True, False])
+def test_the_job_command_line_gives_back_every_setting(tmp_path: Path, augment: bool):
+    """Every setting is spelled out, so a job trains exactly its config whatever the defaults."""
+    config = TrainConfig(train_dir=str(tmp_path / "data"), epochs=7, batch_size=9, margin=0.8, learning_rate=0.001, input_shape=[30, 40, 1],
+                         seed=5, validation_split=0.1, val_dir=str(tmp_path / "val"), precision="float32", calibration_split=0.2, augment=augment)
+    command = train_command(config, tmp_path / "run")
+    assert command[1:4] == ["-m", "siamese", "train"]
+    args = build_parser().parse_args(command[3:])
+    for name in USER_SETTINGS:
+        value = getattr(args, name)
+        assert (str(value) if name.endswith("_dir") else value) == getattr(config, name), name
+    assert args.out == (tmp_path / "run").resolve()
+
+
 @pytest.mark.slow  # trains two networks at once, one until it is cancelled
 def test_two_trainings_at_once_write_to_different_runs_and_cancel_stops_one(tiny_data: Path, tmp_path: Path):
     root = tmp_path / "runs"
-    long = TrainConfig(train_dir=str(tiny_data / "train"), epochs=500, batch_size=8)
+    long = TrainConfig(train_dir=str(tiny_data / "train"), epochs=100_000, batch_size=8)  # never reached: cancelled below
     short = TrainConfig(train_dir=str(tiny_data / "train"), epochs=1, batch_size=8)
     first, second = root / unique_run_name(root), root / unique_run_name(root)
     pids = {start_training(long, first), start_training(short, second)}
@@ -43,10 +64,10 @@ def test_two_trainings_at_once_write_to_different_runs_and_cancel_stops_one(tiny
 
     jobs = wait_for(root, lambda jobs: {j.name: j.state for j in jobs} == {first.name: "running", second.name: "complete"} and (first / "model.keras").exists())
     cancel_training(next(j for j in jobs if j.name == first.name))
-    jobs = wait_for(root, lambda jobs: all(j.state not in ("starting", "running") for j in jobs), timeout=60)
+    jobs = wait_for(root, lambda jobs: all(j.state not in ("starting", "running") for j in jobs))
     states = {j.name: j.state for j in jobs}
     assert states == {first.name: "cancelled", second.name: "complete"}
     cancelled = next(j for j in jobs if j.name == first.name).run()
-    assert 1 <= cancelled.info["epochs_done"] < 500
+    assert 1 <= cancelled.info["epochs_done"] < 100_000
     assert cancelled.has_model  # the best model so far is kept
     assert next(j for j in jobs if j.name == second.name).run().info["epochs_done"] == 1
