@@ -22,16 +22,24 @@ into it. Same sums, same weights, different order: outputs agree to float32 roun
 The batch is copied once, by NumPy, into an aligned, zero-padded buffer in that layout
 (which also converts uint8 to float32), and handed to TensorFlow without a second copy
 through DLPack.
+
+Two things here lean on what TensorFlow and Keras may change, and each falls back to the
+public path instead of failing: the layer graph is read from Keras's private
+``_inbound_nodes`` (without it the network runs as the plain Keras model, with a
+warning), and DLPack may be missing or refuse a buffer (then the batch is copied).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from siamese.backend import keras, tf
+
+log = logging.getLogger("siamese")
 
 ALIGNMENT = 4096  # TensorFlow refuses (aborts on) a DLPack buffer that is not aligned
 
@@ -106,21 +114,38 @@ def _shared_tensor(buffer: np.ndarray):
     """A tensor on ``buffer``'s memory (DLPack), or a copy where DLPack is not available."""
     try:
         return tf.experimental.dlpack.from_dlpack(buffer.__dlpack__())
-    except (AttributeError, TypeError, ValueError, RuntimeError, tf.errors.OpError):
+    except (AttributeError, TypeError, ValueError, RuntimeError, tf.errors.OpError) as exc:
+        log.debug("DLPack unavailable (%s: %s); copying the batch", exc.__class__.__name__, exc)
         return tf.convert_to_tensor(buffer)
 
 
+def _inbound_inputs(layer: keras.layers.Layer) -> list[list]:
+    """The input tensors of each call of ``layer`` in its model's graph.
+
+    Keras has no public way to list a layer's calls, so this reads its private
+    ``_inbound_nodes``: the one place that depends on Keras internals.
+    """
+    return [list(node.input_tensors) for node in layer._inbound_nodes]
+
+
 def _is_chain(model: keras.Model) -> bool:
-    """True when every layer takes exactly the previous layer's output (a plain stack)."""
-    previous = model.inputs[0]
-    for layer in model.layers[1:]:
-        if len(layer._inbound_nodes) != 1:
-            return False
-        inputs = layer._inbound_nodes[0].input_tensors
-        if len(inputs) != 1 or inputs[0] is not previous:
-            return False
-        previous = layer.output
-    return previous is model.outputs[0]
+    """True when every layer takes exactly the previous layer's output (a plain stack).
+
+    False, with a warning, when Keras's layer graph cannot be read (its private
+    attributes were renamed or changed shape): the network then runs as it is.
+    """
+    try:
+        previous = model.inputs[0]
+        for layer in model.layers[1:]:
+            calls = _inbound_inputs(layer)
+            if len(calls) != 1 or len(calls[0]) != 1 or calls[0][0] is not previous:
+                return False
+            previous = layer.output
+        return previous is model.outputs[0]
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:
+        log.warning("cannot read the layer graph of Keras %s (%s: %s); embedding with the plain Keras model, which is slower",
+                    keras.__version__, exc.__class__.__name__, exc)
+        return False
 
 
 class Embedder:

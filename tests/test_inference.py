@@ -117,3 +117,47 @@ def test_a_wrong_shape_is_refused_not_broadcast():
     embedder = Embedder(randomized((60, 80, 3)))
     with pytest.raises(ValueError, match="shape"):
         embedder(images(2, (60, 80, 1)))
+
+
+@pytest.mark.parametrize("change", ["missing", "reshaped"])
+def test_without_keras_layer_graph_the_plain_model_runs_and_says_so(monkeypatch, caplog, change):
+    """Keras's private ``_inbound_nodes`` renamed or changed: no crash, the public path, a warning."""
+    import logging
+
+    network = randomized((60, 80, 3))
+    x = images(5, (60, 80, 3))
+    expected = np.asarray(network(x, training=False))
+    for layer in network.layers[1:]:
+        if change == "missing":
+            monkeypatch.delattr(layer, "_inbound_nodes")
+        else:
+            monkeypatch.setattr(layer, "_inbound_nodes", {"renamed": object()})
+    monkeypatch.setattr(logging.getLogger("siamese"), "propagate", True)  # the CLI turns it off
+    with caplog.at_level(logging.WARNING, logger="siamese"):
+        embedder = Embedder(network)
+    assert embedder.split is None  # fell back to the plain Keras model
+    assert "plain Keras model" in caplog.text
+    np.testing.assert_allclose(embedder(x), expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("error", [AttributeError, RuntimeError, TypeError])
+@pytest.mark.parametrize("split", [True, False], ids=["phase-split", "plain"])
+def test_without_dlpack_the_batch_is_copied_and_embeddings_stay_the_same(monkeypatch, error, split):
+    from siamese.backend import tf
+
+    network = randomized((60, 80, 3))
+    x = images(6, (60, 80, 3))
+    expected = np.asarray(network(x, training=False))
+    embedder = Embedder(network, phase_split=split)
+    calls = []
+
+    def refuse(capsule):
+        calls.append(capsule)
+        raise error("DLPack is not available here")
+
+    monkeypatch.setattr(tf.experimental.dlpack, "from_dlpack", refuse)
+    got = embedder(x)
+    assert calls  # the DLPack path was tried and refused: the copy made these
+    np.testing.assert_allclose(got, expected, atol=2e-5, rtol=0)
+    # the buffer is reused for the next batch: a copied tensor must not alias it
+    np.testing.assert_allclose(embedder(x[:3]), expected[:3], atol=2e-5, rtol=0)
