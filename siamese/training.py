@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,9 +90,10 @@ def _recorder_class():
             self.best = math.inf
             self.started = time.monotonic()
             self.cancelled = False
+            self.interrupted = False  # set by Ctrl-C (see ctrl_c_stops)
 
         def on_train_batch_end(self, batch, logs=None):
-            if cancel_requested(self.run_dir):
+            if self.interrupted or cancel_requested(self.run_dir):
                 self.cancelled = True
                 self.model.stop_training = True
 
@@ -110,6 +113,32 @@ def _recorder_class():
             write_run_info(self.run_dir, self.info)
 
     return RunRecorder
+
+
+@contextlib.contextmanager
+def ctrl_c_stops(recorder):
+    """Ctrl-C raises KeyboardInterrupt as usual and also flags ``recorder``, which then
+    stops training after the current batch.
+
+    Python drops an exception raised while a finalizer (``__del__``, a weakref callback)
+    runs, and TensorFlow runs many during training, so on a busy machine a Ctrl-C could
+    land in one and be lost; the flag makes it stop training all the same. Only in the
+    main thread (the only one that gets signals) and where SIGINT has Python's default
+    handler (a caller's own handler is left alone).
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def interrupt(signum, frame):
+        recorder.interrupted = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 STRATEGIES = ("mirrored", "multiworker")
@@ -203,14 +232,15 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
             val_batches = pair_dataset(data.images, data.val_rows, val_labels, config.batch_size, config.seed + 1, resample=False)
         recorder = _recorder_class()(run_dir, info, "val_loss" if val_batches is not None else "loss")
         try:
-            model.fit(
-                train_batches,
-                validation_data=val_batches,
-                epochs=config.epochs,
-                verbose=verbose,
-                callbacks=[recorder, *extra_callbacks],
-                shuffle=False,  # pair_dataset shuffles and resamples every epoch itself
-            )
+            with ctrl_c_stops(recorder):
+                model.fit(
+                    train_batches,
+                    validation_data=val_batches,
+                    epochs=config.epochs,
+                    verbose=verbose,
+                    callbacks=[recorder, *extra_callbacks],
+                    shuffle=False,  # pair_dataset shuffles and resamples every epoch itself
+                )
             info["status"] = "cancelled" if recorder.cancelled else "complete"
         except KeyboardInterrupt:
             info["status"] = "cancelled"
