@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, run_cli, tree_digest
-
-__all__ = ["ROOT", "run_cli", "tree_digest"]  # re-exported: some test modules import them from here
+from helpers import run_cli
 
 
 @pytest.fixture(scope="session")

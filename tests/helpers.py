@@ -1,4 +1,4 @@
-"""Helpers shared by the test modules (conftest.py re-exports them for older imports)."""
+"""Helpers shared by the test modules, which import them from here (never from conftest or each other)."""
 
 from __future__ import annotations
 

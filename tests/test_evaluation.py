@@ -1,11 +1,14 @@
-"""The Evaluation object: everything derived from cached distances."""
+"""The Evaluation object: everything derived from cached distances, shared safely between sessions."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
-from siamese.evaluation import Evaluation
+from siamese.evaluation import Evaluation, evaluate
+from siamese.runs import load_run
 
 
 def _evaluation(threshold: float = 0.25) -> Evaluation:
@@ -79,3 +82,14 @@ def test_rule_table_uses_each_rule_own_threshold():
     assert table.loc["centroid", "rejection_rate"] == 1.0  # 0.5 and 0.7, both at or above 0.5
     assert table.loc["centroid", "identified_rate"] == pytest.approx(2 / 3)  # a1 0.2, b1 0.2 below 0.5
     assert table.loc["medoid", "auroc_unknown"] == pytest.approx(5 / 6)
+
+
+def test_evaluation_at_different_thresholds_is_independent(tiny_run, tiny_data):
+    shared = evaluate(load_run(tiny_run), tiny_data / "test", tiny_data / "unknown")
+    original = shared.threshold
+    thresholds = np.linspace(0.0, 1.0, 10)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        metrics = list(pool.map(lambda t: shared.at(t).metrics(), thresholds))
+    assert [m["threshold"] for m in metrics] == list(thresholds)
+    assert metrics == [shared.at(t).metrics() for t in thresholds]
+    assert shared.threshold == original  # each session's threshold lives in its own copy

@@ -1,10 +1,15 @@
-"""The network's parts: distance layer, contrastive loss, pair accuracy, adaptive architecture."""
+"""The network's parts: distance layer, contrastive loss, pair accuracy, adaptive architecture,
+precisions, and safe loading that refuses model files carrying code."""
 
 from __future__ import annotations
+
+import shutil
 
 import numpy as np
 import pytest
 
+from helpers import run_cli
+from siamese.errors import SiameseError
 from siamese.model import (
     ContrastiveLoss,
     EuclideanDistance,
@@ -13,7 +18,10 @@ from siamese.model import (
     count_macs,
     pair_accuracy,
     plan_architecture,
+    preferred_precision,
+    resolve_precision,
 )
+from siamese.runs import load_run
 
 
 def test_euclidean_distance_matches_hand_values():
@@ -97,3 +105,63 @@ def test_mixed_precision_network_converts_to_float32_with_the_same_weights():
     # bfloat16 keeps 8 bits of mantissa: the two agree to about 1%, not bit for bit
     np.testing.assert_allclose(np.asarray(mixed(x)), np.asarray(plain(x)), atol=0.02)
     assert as_float32(plain) is plain
+
+
+def test_the_distance_layer_and_numpy_distances_share_one_floor():
+    import siamese.distances
+    import siamese.model
+
+    assert siamese.model.EPSILON is siamese.distances.EPSILON
+
+
+def test_precisions_resolve_auto_and_refuse_unknown_ones():
+    assert resolve_precision("auto") == preferred_precision() in ("float32", "mixed_bfloat16")
+    assert resolve_precision("float32") == "float32" and resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
+    with pytest.raises(SiameseError, match="auto, float32, mixed_bfloat16"):
+        resolve_precision("float16")
+
+
+def _copy_run(tiny_run, tmp_path):
+    target = tmp_path / "run"
+    shutil.copytree(tiny_run, target)
+    return target
+
+
+def test_a_model_with_a_lambda_layer_is_refused_and_its_code_never_runs(tiny_run, tmp_path):
+    from siamese.backend import keras
+
+    marker = tmp_path / "code-ran"
+    inputs = keras.Input((60, 80, 3))
+
+    def payload(x):
+        marker.write_text("the model file's code was executed")
+        return x
+
+    hostile = keras.Model(inputs, keras.layers.Lambda(payload)(inputs))
+    run_dir = _copy_run(tiny_run, tmp_path)
+    (run_dir / "model.keras").unlink()
+    hostile.save(run_dir / "model.keras")
+    marker.unlink()  # building the model above called the function once; loading must not
+
+    run = load_run(run_dir)
+    with pytest.raises(SiameseError, match="cannot be loaded safely"):
+        run.embed(np.zeros((1, 60, 80, 3), np.float32))
+    assert not marker.exists()
+    result = run_cli("probe", str(run_dir), str(next((run.train_dir).rglob("*.png"))), check=False)
+    assert result.returncode == 2 and "cannot be loaded safely" in result.stderr
+    assert not marker.exists()
+
+
+def test_an_unregistered_custom_layer_is_refused(tiny_run, tmp_path):
+    from siamese.backend import keras
+
+    class Sneaky(keras.layers.Layer):
+        def call(self, x):
+            return x
+
+    inputs = keras.Input((60, 80, 3))
+    run_dir = _copy_run(tiny_run, tmp_path)
+    (run_dir / "model.keras").unlink()
+    keras.Model(inputs, Sneaky()(inputs)).save(run_dir / "model.keras")
+    with pytest.raises(SiameseError, match="cannot be loaded safely"):
+        load_run(run_dir).embed(np.zeros((1, 60, 80, 3), np.float32))
