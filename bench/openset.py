@@ -21,10 +21,12 @@ from pathlib import Path
 import numpy as np
 
 CONFIGS = {
-    "base": {},
-    "augment": {"augment": True},
-    "margin1.5": {"margin": 1.5},
+    "base": {"augment": False},  # the first version's training
+    "augment": {"augment": True},  # with siamese.augment.MIRROR on (see MIRRORED)
+    "margin1.5": {"augment": False, "margin": 1.5},
+    "augment-no-mirror": {"augment": True},  # today's default
 }
+MIRRORED = {"augment"}
 DIGITS_KNOWN = 7  # digits 0-6 known, 7-9 unknown
 
 
@@ -100,6 +102,9 @@ def main() -> None:
                 run_dir = args.out / "runs" / f"{name}-{config_name}-{seed}"
                 if not (run_dir / "run.json").exists():
                     started = time.monotonic()
+                    import siamese.augment
+
+                    siamese.augment.MIRROR = config_name in MIRRORED
                     config = siamese.TrainConfig(train_dir=str(ds["train"]), epochs=ds["epochs"], seed=seed, **CONFIGS[config_name])
                     siamese.train(config, run_dir, verbose=0)
                     print(f"trained {run_dir.name} in {time.monotonic() - started:.0f} s", flush=True)

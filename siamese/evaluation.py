@@ -234,7 +234,8 @@ def evaluate(
     if not np.isfinite(threshold) or threshold < 0:
         raise SiameseError(f"threshold {threshold} is not valid; use a distance of 0 or more")
     n = len(run.class_names)
-    rules = [run.rule, *(r for r in RULES if r != run.rule)] if compare_rules else [run.rule]
+    rules = list(RULES) if compare_rules else [run.rule]
+    own = rules.index(run.rule)
     scorers = [run.scorer(rule) for rule in rules]
 
     def reduce(emb: np.ndarray) -> np.ndarray:
@@ -256,10 +257,10 @@ def evaluate(
         threshold=float(threshold),
         files=files,
         true=true,
-        class_dist=dist[:, 0],
+        class_dist=dist[:, own],
         unknown_files=u_files,
         unknown_groups=u_groups,
-        unknown_class_dist=u_dist[:, 0],
+        unknown_class_dist=u_dist[:, own],
         skipped=[{"path": s.path, "reason": s.reason} for s in [*skipped, *u_skipped]],
         rule=run.rule,
         threshold_source=source,

@@ -95,7 +95,8 @@ def test_evaluate_json_has_the_documented_keys(tiny_run, tiny_data, tmp_path):
                              "--json", "--compare-rules").stdout)
     assert own["threshold_source"] == "calibration" and own["calibration_frr"] == 0.05
     assert [r["rule"] for r in own["rules"]] == ["medoid", "centroid", "knn", "mahalanobis"]
-    assert own["rules"][0]["accuracy"] == own["accuracy"] and own["rules"][0]["rejection_rate"] == own["rejection_rate"]
+    runs_rule = next(r for r in own["rules"] if r["rule"] == own["rule"] == "knn")  # the default rule
+    assert runs_rule["accuracy"] == own["accuracy"] and runs_rule["rejection_rate"] == own["rejection_rate"]
     rows = list(csv.DictReader(open(tmp_path / "table.csv")))
     assert len(rows) == 16
     assert set(rows[0]) == {"file", "set", "true_class", "predicted_class", "distance", "verdict"}
