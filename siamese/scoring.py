@@ -79,7 +79,7 @@ def shared_whitening(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.nda
     """(class means (C', D), whitening W (D, D)) with W W^T the inverse of the shared
     within-class covariance, estimated with Ledoit-Wolf shrinkage (well conditioned even
     with fewer images than dimensions)."""
-    from sklearn.covariance import ledoit_wolf
+    from sklearn.covariance import ledoit_wolf  # deferred: scikit-learn takes about a second to import
 
     x = np.asarray(embeddings, np.float64)
     classes = np.unique(labels)

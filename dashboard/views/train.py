@@ -13,13 +13,14 @@ import roots
 import streamlit as st
 
 import siamese
+from siamese.config import PRECISIONS
 from siamese.data import parse_shape
 from siamese.jobs import Job, cancel_training, list_jobs, start_training, unique_run_name
 
 ACTIVE = ("starting", "running")
 SHOWN_JOBS = 4
 DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
-PRECISIONS = {"auto": "auto (bfloat16 where the CPU has it)", "float32": "float32", "mixed_bfloat16": "mixed bfloat16"}
+PRECISION_LABELS = {"auto": "auto (bfloat16 where the CPU has it)", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
 
 st.title("Train")
 
@@ -41,7 +42,7 @@ with st.form("train"):
              "5% of these known faces are rejected. 0 turns it off (the threshold then comes from training images and lets many strangers in).",
     )
     precision = cols[3].selectbox(
-        "Precision", list(PRECISIONS), format_func=PRECISIONS.get,
+        "Precision", list(PRECISIONS), format_func=lambda p: PRECISION_LABELS.get(p, p),
         help="Mixed bfloat16 halves the time per step on CPUs with native bfloat16; inference always runs in float32.",
     )
     augment = st.checkbox(
