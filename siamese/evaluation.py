@@ -224,13 +224,7 @@ def evaluate(
     """
     if test_dir is None and unknown_dir is None:
         raise SiameseError("give a test folder, an unknown folder, or both")
-    record = run.threshold_record()
-    class_thresholds = None
-    if threshold is None:
-        threshold, source, frr = record["threshold"], record["source"], record["target_frr"]
-        class_thresholds = run.class_thresholds()
-    else:
-        source, frr = "given", None
+    threshold, source, frr, class_thresholds = run.decision(threshold)
     if not np.isfinite(threshold) or threshold < 0:
         raise SiameseError(f"threshold {threshold} is not valid; use a distance of 0 or more")
     n = len(run.class_names)
@@ -267,5 +261,5 @@ def evaluate(
         calibration_frr=frr,
         class_thresholds=class_thresholds,
         rule_distances={rule: (dist[:, i], u_dist[:, i]) for i, rule in enumerate(rules)} if compare_rules else {},
-        rule_thresholds={k: float(v) for k, v in record["rule_thresholds"].items()},
+        rule_thresholds={k: float(v) for k, v in run.threshold_record()["rule_thresholds"].items()},
     )

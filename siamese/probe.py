@@ -51,13 +51,7 @@ class ProbeResult:
 
 def probe(run, image: str | os.PathLike[str] | bytes, threshold: float | None = None) -> ProbeResult:
     """Identify one image file (or its bytes): the nearest class by the run's rule, or unknown."""
-    record = run.threshold_record()
-    class_thresholds = None
-    if threshold is None:
-        threshold, source, frr = record["threshold"], record["source"], record["target_frr"]
-        class_thresholds = run.class_thresholds()
-    else:
-        source, frr = "given", None
+    threshold, source, frr, class_thresholds = run.decision(threshold)
     source_image = image if isinstance(image, bytes) else Path(image)
     embedding = run.embed(decode_image(source_image, run.input_shape)[None])
     dist = run.scorer().class_distances(embedding)

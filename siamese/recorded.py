@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,16 @@ import pandas as pd
 from siamese.errors import SiameseError
 from siamese.rundir import MAP_FILE, REPRESENTATIVE_EMBEDDINGS_FILE, REPRESENTATIVES_FILE, TRAIN_EMBEDDINGS_FILE, read_json
 from siamese.scoring import DEFAULT_K, Scorer, fit_scorer
+
+
+class ThresholdChoice(NamedTuple):
+    """The threshold that decides: a value, where it came from, the false-reject rate it was
+    calibrated for (or None), and per-class thresholds (or None)."""
+
+    threshold: float
+    source: str
+    calibration_frr: float | None
+    class_thresholds: np.ndarray | None
 
 
 class Recorded:
@@ -70,6 +80,14 @@ class Recorded:
             "training_threshold": float(record.get("training_threshold", record["suggested_threshold"])),
             "rule_thresholds": dict(calibration.get("rule_thresholds") or {}),
         }
+
+    def decision(self, threshold: float | None = None) -> ThresholdChoice:
+        """The threshold a decision uses: ``threshold`` when given (source ``given``), else the
+        run's own with its per-class thresholds when represent recorded them for use."""
+        if threshold is not None:
+            return ThresholdChoice(float(threshold), "given", None, None)
+        record = self.threshold_record()
+        return ThresholdChoice(record["threshold"], record["source"], record["target_frr"], self.class_thresholds())
 
     @property
     def rule(self) -> str:

@@ -22,7 +22,7 @@ from siamese.data import Shape, Skipped
 from siamese.embedding import EMBED_BATCH, Embedding, load_siamese_model
 from siamese.errors import SiameseError
 from siamese.processes import pid_alive
-from siamese.recorded import Recorded
+from siamese.recorded import Recorded, ThresholdChoice
 from siamese.rundir import HISTORY_FILE, MODEL_FILE, REPRESENTATIVES_FILE, RUN_FILE, now, read_json
 from siamese.scoring import Scorer
 from siamese.storage import write_json
@@ -173,6 +173,11 @@ class Run:
         named alternative); ``rule_thresholds`` (each rule's calibrated threshold).
         """
         return self._recorded.threshold_record()
+
+    def decision(self, threshold: float | None = None) -> ThresholdChoice:
+        """The threshold evaluate and probe decide with: ``threshold`` when given, else the
+        run's own (with its per-class thresholds when represent recorded them for use)."""
+        return self._recorded.decision(threshold)
 
     @property
     def rule(self) -> str:

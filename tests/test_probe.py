@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from siamese.probe import probe
+from siamese.recorded import ThresholdChoice
 from siamese.scoring import Scorer
 
 
@@ -20,11 +21,10 @@ class FakeRun:
         self._embedding = np.array([embedding], np.float32)
         self._class_thresholds = class_thresholds
 
-    def threshold_record(self):
-        return {"threshold": 1.5, "source": "calibration", "target_frr": 0.05}
-
-    def class_thresholds(self):
-        return self._class_thresholds
+    def decision(self, threshold=None):
+        if threshold is not None:
+            return ThresholdChoice(threshold, "given", None, None)
+        return ThresholdChoice(1.5, "calibration", 0.05, self._class_thresholds)
 
     def embed(self, images):
         assert images.shape == (1, 8, 8, 1)  # the decoded image, fitted to the run's input

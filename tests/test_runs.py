@@ -61,6 +61,17 @@ def test_a_run_without_a_model_or_representatives_says_what_to_do(tmp_path):
         run.threshold_record()
 
 
+def test_a_calibrated_record_decides_with_its_per_class_thresholds_when_asked(tmp_path):
+    run_dir = _write_run(tmp_path / "r")
+    record = {"suggested_threshold": 0.4, "threshold_source": "calibration", "target_frr": 0.05, "per_class_threshold": True,
+              "calibration": {"class_thresholds": {"a": 0.3}}, "items": []}
+    (run_dir / "representatives.json").write_text(json.dumps(record))
+    np.savez(run_dir / "representatives.npz", embeddings=np.eye(2, dtype=np.float32), labels=np.array([0, 1]))
+    threshold, source, frr, per_class = load_run(run_dir).decision()
+    assert (threshold, source, frr) == (0.4, "calibration", 0.05)
+    np.testing.assert_allclose(per_class, [0.3, 0.4])  # class b has none recorded: the global one
+
+
 def test_a_record_from_before_rules_and_calibration_reads_with_its_defaults(tmp_path):
     run_dir = _write_run(tmp_path / "r")
     (run_dir / "representatives.json").write_text(json.dumps({"suggested_threshold": 0.4, "items": [{"row": 0}, {"row": 2}]}))
@@ -71,6 +82,8 @@ def test_a_record_from_before_rules_and_calibration_reads_with_its_defaults(tmp_
     assert run.rule == "medoid" and run.class_thresholds() is None and run.suggested_threshold() == 0.4
     assert run.threshold_record() == {"threshold": 0.4, "source": "training", "criterion": "equal error rate on the training images",
                                       "target_frr": None, "training_threshold": 0.4, "rule_thresholds": {}}
+    assert tuple(run.decision()) == (0.4, "training", None, None)
+    assert tuple(run.decision(0.25)) == (0.25, "given", None, None)
     embeddings, labels = run.representative_embeddings()
     assert embeddings.shape == (2, 2) and labels.tolist() == [0, 1]
     scorer = run.scorer()
