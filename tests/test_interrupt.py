@@ -29,7 +29,14 @@ def _start(tiny_data, run_dir) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "siamese", "train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", str(EPOCHS), "--batch-size", "4"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        # A shell starts background jobs (`pytest &`, nohup) with SIGINT ignored, and children
+        # inherit that, so Ctrl-C would never reach the training: give it the default back.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _epochs(run_dir) -> int:
