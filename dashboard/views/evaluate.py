@@ -48,12 +48,12 @@ if not result.files:
     st.stop()
 
 record = run.threshold_record()
-own = result.at(record["threshold"], run.class_thresholds()) if run.class_thresholds() is not None else result
+measured = result.metrics()  # at the run's own threshold: evaluate decides with it unless told otherwise
 if record["source"] == "calibration":
     st.info(
         f"The run's threshold **{record['threshold']:.4g}** is calibrated: {record['criterion']} "
         f"(target false-reject rate {record['target_frr']:.0%}). On this test set it rejects "
-        f"**{own.metrics()['false_reject_rate']:.1%}** of known faces" + (f" and **{own.metrics()['rejection_rate']:.1%}** of strangers." if result.has_unknown else "."),
+        f"**{measured['false_reject_rate']:.1%}** of known faces" + (f" and **{measured['rejection_rate']:.1%}** of strangers." if result.has_unknown else "."),
         icon=":material/tune:",
     )
 else:
