@@ -120,8 +120,12 @@ def test_a_ctrl_c_lost_in_a_finalizer_still_stops_training(tiny_data, tmp_path):
                 except KeyboardInterrupt:
                     pass  # ...and it is lost, as it would be inside a finalizer
 
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    config = siamese.TrainConfig(train_dir=str(tiny_data / "train"), epochs=1000, batch_size=4)
-    run = siamese.train(config, tmp_path / "run", verbose=0, extra_callbacks=[CtrlCInAFinalizer()])
-    assert run.status == "cancelled" and run.info["epochs_done"] <= 1  # stopped after the interrupted batch
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    # Python's own handler, as in a terminal (a shell's background job starts with SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        config = siamese.TrainConfig(train_dir=str(tiny_data / "train"), epochs=1000, batch_size=4)
+        run = siamese.train(config, tmp_path / "run", verbose=0, extra_callbacks=[CtrlCInAFinalizer()])
+        assert run.status == "cancelled" and run.info["epochs_done"] <= 1  # stopped after the interrupted batch
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
