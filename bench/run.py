@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import fixtures, machine, sections
+from bench import dashboard_bench, fixtures, machine, sections
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data" / "thermal_faces"
@@ -75,7 +75,7 @@ def measure(profile: str, only: Sequence[str], out: Path) -> dict[str, Any]:
         "embedding": lambda: sections.embedding(run_dir, settings["embed_images"], settings["limit_size"], settings["levers"]),
         "training": lambda: sections.training(training_data(profile), settings["epochs"], settings["original_epochs"], OUR_BATCH),
         "maps": lambda: sections.maps(settings["map_sizes"], settings["original_tsne_max"], settings["medoid_seconds"]),
-        "dashboard": lambda: sections.dashboard(run_dir, settings["n_test"], settings["n_unknown"], settings["apptest"], settings["browser"]),
+        "dashboard": lambda: dashboard_bench.dashboard(run_dir, settings["n_test"], settings["n_unknown"], settings["apptest"], settings["browser"]),
         "memory": lambda: sections.memory(run_dir, settings["memory_sizes"]),
     }
     for name in SECTIONS:
