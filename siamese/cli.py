@@ -18,12 +18,14 @@ from siamese.data import parse_shape
 from siamese.errors import SiameseError
 from siamese.evaluation import THRESHOLD_SOURCES, evaluate
 from siamese.legacy import import_h5
+from siamese.multiworker import DEFAULT_TIMEOUT
 from siamese.probe import probe
 from siamese.representatives import METHODS, represent
 from siamese.runs import load_run
 from siamese.scoring import RULES
 from siamese.split import split_dataset
 from siamese.storage import atomic_write
+from siamese.supervisor import train_on_workers
 from siamese.synthetic import write_sample_dataset
 from siamese.training import STRATEGIES, make_strategy, train
 
@@ -118,7 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
-                        "multiworker = several machines, each started with its own TF_CONFIG and --out (worker 0's is the run)")
+                        "multiworker = several machines, each started with --workers and --worker-index (or its own TF_CONFIG); worker 0 writes the run")
+    p.add_argument("--workers", default=None, metavar="HOST:PORT,...",
+                   help="every worker's address, the same list on each machine; implies --strategy multiworker (see README)")
+    p.add_argument("--worker-index", type=_count, default=None, help="this machine's position in --workers; 0 writes the run")
+    p.add_argument("--worker-timeout", type=_number, default=DEFAULT_TIMEOUT,
+                   help="seconds a worker waits for the others (to join, or during an epoch) before it gives up with status 2")
 
     # Each option's dest is its parameter of represent(); cmd_represent passes them on by name.
     d = REPRESENT_DEFAULTS
@@ -190,6 +197,10 @@ def cmd_train(args) -> None:
     settings = {name: getattr(args, name) for name in USER_SETTINGS}
     settings.update(train_dir=str(args.train_dir), val_dir=str(args.val_dir) if args.val_dir else None)
     config = TrainConfig(**settings)
+    if args.workers or args.worker_index is not None or args.strategy == "multiworker":
+        if args.strategy == "mirrored":
+            raise SiameseError("--workers trains with --strategy multiworker; leave out --strategy mirrored")
+        raise SystemExit(train_on_workers(args.argv, config, args.out, args.workers, args.worker_index, args.worker_timeout, verbose=2))
     run = train(config, args.out, verbose=1 if sys.stderr.isatty() else 2, strategy=make_strategy(args.strategy))
     m = run.metrics
     print(f"run {run.path}: {run.status}, {run.info['epochs_done']} epochs, best epoch {m.get('best_epoch')}, "
@@ -271,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.propagate = False
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --workers` starts itself again with them
         COMMANDS[args.command](args)
     except SiameseError as exc:
         print(f"error: {exc}", file=sys.stderr)
