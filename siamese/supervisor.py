@@ -83,8 +83,12 @@ def supervise(argv: list[str], environ: dict[str, str], cluster: Cluster, run_di
         with tempfile.TemporaryDirectory(prefix="siamese-supervisor-") as folder:
             heartbeat, log_path = Path(folder) / "heartbeat", Path(folder) / "stderr.log"
             heartbeat.write_text("local")
+            # The child's temporary files (decoded images, a worker's checkpoint copy) go in
+            # this folder, so they go with it even when the child had to be killed.
+            child_tmp = Path(folder) / "tmp"
+            child_tmp.mkdir()
             with open(log_path, "w+", encoding="utf-8", errors="replace") as log:
-                child = subprocess.Popen([sys.executable, "-m", "siamese", *argv], env={**environ, HEARTBEAT_ENV: str(heartbeat)},
+                child = subprocess.Popen([sys.executable, "-m", "siamese", *argv], env={**environ, HEARTBEAT_ENV: str(heartbeat), "TMPDIR": str(child_tmp)},
                                          stderr=log, start_new_session=True, preexec_fn=_die_with_parent)
                 reason = _watch(child, heartbeat, cluster, timeout, stop)
                 log.seek(0)
