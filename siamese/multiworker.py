@@ -19,33 +19,25 @@ import shutil
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from siamese.augment import augment
 from siamese.cluster import Cluster
 from siamese.config import TrainConfig
 from siamese.data import refuse_inside_dataset
 from siamese.errors import SiameseError
 from siamese.rundir import HISTORY_FILE, MODEL_FILE, RUN_FILE, now
 from siamese.runs import Run, load_run, new_run_info, write_run_info
-from siamese.shards import epoch_pairs, steps_per_epoch, worker_slices
+from siamese.shards import steps_per_epoch
 from siamese.storage import atomic_write, write_text
 from siamese.training_data import load_training_data
+from siamese.worker_settings import STRATEGY_NAME, differing_settings, resumes, setting_hashes
+from siamese.worker_steps import make_step, share_dataset
 
 CHECKPOINT_DIR = "checkpoint"  # in the chief's run folder: the last finished epoch, to resume from
 HEARTBEAT_ENV = "SIAMESE_WORKER_HEARTBEAT"  # set by siamese.supervisor: the file this worker reports its phase in
 DEFAULT_TIMEOUT = 180.0  # seconds a worker waits for its peers (--worker-timeout)
-STRATEGY_NAME = "MultiWorkerMirroredStrategy"
-# Settings every worker must share; paths may differ between hosts, the data's fingerprint may not.
-SHARED_SETTINGS = (
-    ("data fingerprint", "data_fingerprint"), ("class names", "class_names"), ("input shape", "input_shape"),
-    ("epochs", "epochs"), ("batch size", "batch_size"), ("margin", "margin"), ("learning rate", "learning_rate"),
-    ("seed", "seed"), ("validation split", "validation_split"), ("calibration split", "calibration_split"),
-    ("precision", "precision"), ("augment", "augment"), ("validation images", "n_validation"),
-)
 
 
 class Heartbeat:
@@ -75,52 +67,12 @@ def one_sentence(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
-def setting_hashes(config: TrainConfig) -> np.ndarray:
-    """A 31-bit hash of each of ``SHARED_SETTINGS``, for comparing workers without sending the values."""
-    return np.array([zlib.crc32(json.dumps(getattr(config, field)).encode()) & 0x7FFFFFFF for _, field in SHARED_SETTINGS], np.int32)
-
-
-def differing_settings(rows: np.ndarray) -> tuple[int, list[str]] | None:
-    """The first worker whose ``setting_hashes`` row differs from worker 0's, and which settings differ."""
-    for worker in range(1, len(rows)):
-        names = [name for (name, _), a, b in zip(SHARED_SETTINGS, rows[0], rows[worker]) if a != b]
-        if names:
-            return worker, names
-    return None
-
-
 def make_strategy(timeout: float):
     """MultiWorkerMirroredStrategy (from TF_CONFIG) whose collective operations give up after ``timeout`` seconds."""
     from siamese.backend import tf
 
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
     return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-
-
-def resumes(run_dir: Path, config: TrainConfig) -> bool:
-    """Whether ``run_dir`` holds a failed multi-worker run of the same settings (resumed), or is new.
-
-    Returns:
-        True to resume, False for a new (absent or empty) folder.
-
-    Raises:
-        SiameseError: the folder holds anything else; nothing in it is touched.
-    """
-    if not run_dir.exists() or (run_dir.is_dir() and not any(run_dir.iterdir())):
-        return False
-    try:
-        run = load_run(run_dir)
-    except SiameseError:
-        run = None
-    if run is None or (run.info.get("distribution") or {}).get("strategy") != STRATEGY_NAME or run.status != "failed":
-        state = f"a {run.status} run" if run is not None else "files"
-        raise SiameseError(f"run folder {run_dir} already exists and holds {state}; choose another --out so no run is overwritten "
-                           "(only a failed multi-worker run is resumed, by the same command)")
-    differ = differing_settings(np.stack([setting_hashes(run.config), setting_hashes(config)]))
-    if differ:
-        raise SiameseError(f"run folder {run_dir} holds a failed multi-worker run with another {', '.join(differ[1])}; "
-                           "resume it with its own settings and data, or choose another --out")
-    return True
 
 
 def train_multiworker(config: TrainConfig, run_dir: str | os.PathLike[str], cluster: Cluster, timeout: float = DEFAULT_TIMEOUT,
@@ -162,6 +114,7 @@ class _Loop:
         self.strategy, self.beat, self.workdir, self.verbose = strategy, beat, workdir, verbose
         self.info: dict | None = None
         self.epoch = 0
+        self.steps: dict[bool, object] = {}  # compiled once per kind (training, validation)
 
     def run(self) -> Run | None:
         from siamese.backend import tf
@@ -295,87 +248,27 @@ class _Loop:
 
     def _train_epoch(self, epoch: int) -> None:
         started = time.monotonic()
-        self.beat(f"epoch {epoch + 1}")
-        labels = self.data.labels[self.data.train_rows]
-        batches = self._batches(self.data.train_rows, labels, epoch, shuffle=True, augmented=self.config.augment)
-        step = self._train_step()
-        totals = np.zeros(3)
-        iterator = iter(batches)
-        for _ in range(steps_per_epoch(labels, self._global_batch())):
-            totals += step(iterator).numpy()
-            self.beat(f"epoch {epoch + 1}")
-        logs = {"loss": totals[0] / totals[2], "pair_accuracy": totals[1] / totals[2]}
+        logs = self._pass(self.data.train_rows, [self.config.seed, epoch], training=True, epoch=epoch)
         val_labels = self.data.labels[self.data.val_rows]
         if len(val_labels) and np.bincount(val_labels).max() >= 2 and len(np.unique(val_labels)) >= 2:
-            batches = self._batches(self.data.val_rows, val_labels, -1, shuffle=False, augmented=False)
-            step, totals, iterator = self._eval_step(), np.zeros(3), iter(batches)
-            for _ in range(steps_per_epoch(val_labels, self._global_batch())):
-                totals += step(iterator).numpy()
-                self.beat(f"epoch {epoch + 1}")
-            logs.update(val_loss=totals[0] / totals[2], val_pair_accuracy=totals[1] / totals[2])
+            # a fixed validation set: the same pairs every epoch, as the one-process path has
+            val = self._pass(self.data.val_rows, [self.config.seed + 1, 0], training=False, epoch=epoch)
+            logs.update({f"val_{k}": v for k, v in val.items()})
         self._end_epoch(epoch, logs, time.monotonic() - started)
 
-    def _batches(self, rows: np.ndarray, labels: np.ndarray, epoch: int, shuffle: bool, augmented: bool):
-        """This worker's share of the epoch's pairs as a distributed dataset of ((left, right), same, n_global)."""
-        from siamese.backend import tf
-
-        images, config = self.data.images, self.config
-        left, right, same = epoch_pairs(labels, config.seed + (1 if epoch < 0 else 0), max(epoch, 0), shuffle)
-        local = int(self.strategy.num_replicas_in_sync) // len(self.cluster.addresses)
-        parts = int(self.strategy.num_replicas_in_sync)
-
-        def batches():
-            per_part = [worker_slices(left.size, self._global_batch(), parts, self.cluster.index * local + j) for j in range(local)]
-            for step, group in enumerate(zip(*per_part)):
-                n_global = min(self._global_batch(), left.size - step * self._global_batch())
-                for j, part in enumerate(group):
-                    a = np.asarray(images[rows[left[part]]], np.float32)
-                    b = np.asarray(images[rows[right[part]]], np.float32)
-                    if augmented:
-                        varied = np.random.default_rng([config.seed, epoch, step, self.cluster.index, j])
-                        a, b = augment(a, varied), augment(b, varied)
-                    yield (a, b), same[part], np.int64(n_global)
-
-        shape = tf.TensorSpec([None, *images.shape[1:]], tf.float32)
-        signature = ((shape, shape), tf.TensorSpec([None], tf.float32), tf.TensorSpec([], tf.int64))
-        return self.strategy.distribute_datasets_from_function(
-            lambda context: tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2))
-
-    def _replica_totals(self, inputs, training: bool):
-        """(sum of pair losses, pairs judged right, pairs) of one replica's batch; trains when ``training``."""
-        from siamese.backend import tf
-        from siamese.model import ORIGINAL_PAIR_THRESHOLD
-
-        (a, b), same, n_global = inputs
-        with tf.GradientTape() as tape:
-            distance = tf.reshape(self.model([a, b], training=training), [-1])
-            per_pair = tf.reshape(self.loss.call(same, distance[:, None]), [-1])
-            loss = tf.nn.compute_average_loss(per_pair, global_batch_size=n_global)
-        if training:
-            variables = self.model.trainable_variables
-            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        right = tf.reduce_sum(tf.cast(tf.equal(tf.cast(distance < ORIGINAL_PAIR_THRESHOLD, tf.float32), same), tf.float32))
-        return tf.stack([tf.reduce_sum(per_pair), right, tf.cast(tf.size(per_pair), tf.float32)])
-
-    def _train_step(self):
-        if not hasattr(self, "_train_fn"):
-            self._train_fn = self._step(training=True)
-        return self._train_fn
-
-    def _eval_step(self):
-        if not hasattr(self, "_eval_fn"):
-            self._eval_fn = self._step(training=False)
-        return self._eval_fn
-
-    def _step(self, training: bool):
-        from siamese.backend import tf
-
-        @tf.function
-        def step(iterator):
-            totals = self.strategy.run(lambda inputs: self._replica_totals(inputs, training), args=(next(iterator),))
-            return self.strategy.reduce("SUM", totals, axis=None)
-
-        return step
+    def _pass(self, rows: np.ndarray, epoch_seed: list[int], training: bool, epoch: int) -> dict:
+        """One pass over this worker's share of the pairs of ``rows``: loss and pair accuracy over all workers."""
+        if training not in self.steps:
+            self.steps[training] = make_step(self.strategy, self.model, self.optimizer, self.loss, training)
+        labels = self.data.labels[rows]
+        dataset = share_dataset(self.strategy, self.data.images, rows, labels, epoch_seed, shuffle=training,
+                                augmented=training and self.config.augment, batch_size=self.config.batch_size,
+                                worker=self.cluster.index, n_workers=len(self.cluster.addresses))
+        iterator, totals = iter(dataset), np.zeros(3)
+        for _ in range(steps_per_epoch(labels, self._global_batch())):
+            self.beat(f"epoch {epoch + 1}")
+            totals += self.steps[training](iterator).numpy()
+        return {"loss": totals[0] / totals[2], "pair_accuracy": totals[1] / totals[2]}
 
     def _end_epoch(self, epoch: int, logs: dict, seconds: float) -> None:
         logs = {k: float(v) for k, v in logs.items()}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,10 +29,12 @@ from siamese.cluster import Cluster, parse_workers, read_cluster, tf_config
 from siamese.config import TrainConfig
 from siamese.errors import SiameseError
 from siamese.multiworker import HEARTBEAT_ENV, worker_main
+from siamese.processes import pid_alive
 from siamese.rundir import RUN_FILE, now
 from siamese.runs import write_run_info
 
 SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+FOLDER_PREFIX = "siamese-supervisor-"
 RESUME = "restart every worker with the same command to resume from the last finished epoch"
 
 
@@ -59,6 +62,17 @@ def train_on_workers(argv: list[str], config: TrainConfig, run_dir: Path, worker
     return supervise(argv, environ, cluster, run_dir, timeout)
 
 
+def _remove_stale_folders() -> None:
+    """Remove the temporary folders of supervisors that were killed (SIGKILL leaves no chance to clean up)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        try:
+            owner = int((folder / "owner").read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or still being set up
+        if not pid_alive(owner, None):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _die_with_parent() -> None:
     """In the child: be killed when the supervising process dies, even by SIGKILL (Linux)."""
     try:
@@ -77,10 +91,12 @@ def supervise(argv: list[str], environ: dict[str, str], cluster: Cluster, run_di
         run_dir: the run folder (written by the chief only).
         timeout: seconds the child may wait on its peers without a sign of progress.
     """
+    _remove_stale_folders()
     stop: list[int] = []
     handlers = {s: signal.signal(s, lambda signum, frame: stop.append(signum)) for s in SIGNAL_NAMES}
     try:
-        with tempfile.TemporaryDirectory(prefix="siamese-supervisor-") as folder:
+        with tempfile.TemporaryDirectory(prefix=FOLDER_PREFIX) as folder:
+            (Path(folder) / "owner").write_text(str(os.getpid()))
             heartbeat, log_path = Path(folder) / "heartbeat", Path(folder) / "stderr.log"
             heartbeat.write_text("local")
             # The child's temporary files (decoded images, a worker's checkpoint copy) go in

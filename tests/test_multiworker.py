@@ -24,8 +24,8 @@ import siamese
 from helpers import ROOT, run_cli
 from siamese.cluster import parse_workers, read_cluster, tf_config
 from siamese.errors import SiameseError
-from siamese.multiworker import SHARED_SETTINGS, differing_settings, setting_hashes
 from siamese.shards import epoch_pairs, pairs_per_epoch, steps_per_epoch, worker_slices
+from siamese.worker_settings import SHARED_SETTINGS, differing_settings, setting_hashes
 
 DEADLINE = 600.0  # seconds for a whole training; TensorFlow's import and tiny epochs take far less, even under load
 
