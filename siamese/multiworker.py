@@ -272,7 +272,10 @@ class _Loop:
 
     def _end_epoch(self, epoch: int, logs: dict, seconds: float) -> None:
         logs = {k: float(v) for k, v in logs.items()}
-        rows = json.loads(self.history.numpy().decode()) + [{"epoch": epoch + 1, **logs, "seconds": round(seconds, 3)}]
+        rows = json.loads(self.history.numpy().decode())
+        # cumulative, as the one-process path records it; a resumed run carries on from its last epoch
+        total = (rows[-1]["seconds"] if rows else 0.0) + seconds
+        rows.append({"epoch": epoch + 1, **logs, "seconds": round(total, 3)})
         self.history.assign(json.dumps(rows))
         self.epoch_done.assign(epoch + 1)
         self.checkpoints.save()  # every worker saves, as TensorFlow's multi-worker guide has it
