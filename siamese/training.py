@@ -171,7 +171,7 @@ def train(
     verbose: int | str = "auto",
     strategy=None,
     extra_callbacks: Sequence = (),
-) -> Run:
+) -> Run | None:
     """Train a siamese network and write the run directory.
 
     Args:
@@ -183,7 +183,9 @@ def train(
 
     Returns:
         The finished run. Ctrl-C (KeyboardInterrupt) or a cancel request marks it
-        cancelled; an exception marks it failed and is raised again.
+        cancelled; an exception marks it failed and is raised again. Under
+        MultiWorkerMirroredStrategy (``siamese.multiworker``) only the chief writes and
+        returns the run; the other workers return None.
     """
     config.validate()
     run_dir = Path(run_dir)
