@@ -17,7 +17,7 @@ from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_n
 
 import siamese
 from helpers import ROOT
-from siamese.jobs import Job, list_jobs
+from siamese.jobs import ACTIVE_STATES, Job, list_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -157,7 +157,7 @@ def test_training_runs_on_across_a_reload_and_shows_its_curves(page, server, das
     # Its state is in the run folder: wait for run.json to say it finished (minutes on a busy machine).
     def finished() -> Job | None:
         now = next(j for j in list_jobs(dashboard_data.runs_dir) if j.name == job.name)
-        return None if now.state in ("starting", "running") else now
+        return None if now.state in ACTIVE_STATES else now
 
     done = wait_until(finished, TRAINING_SECONDS, f"{job.name} did not finish")
     assert done.state == "complete", done.log_tail()

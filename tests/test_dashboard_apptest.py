@@ -17,7 +17,7 @@ from PIL import Image
 
 import siamese
 from siamese import maps
-from siamese.jobs import list_jobs
+from siamese.jobs import ACTIVE_STATES, list_jobs
 
 # The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
 dashboard_data = dashboard_fixtures.dashboard_data
@@ -122,7 +122,7 @@ def test_train_starts_a_background_run_that_finishes_and_is_listed(dashboard_env
     assert not at.exception and not at.error, texts(at)
     jobs = list_jobs(dashboard_env.runs_dir)
     assert len(jobs) == 1 and jobs[0].state in ("starting", "running", "complete")
-    wait_until(lambda: list_jobs(dashboard_env.runs_dir)[0].state not in ("starting", "running"), TRAINING_DEADLINE, "the training did not finish")
+    wait_until(lambda: list_jobs(dashboard_env.runs_dir)[0].state not in ACTIVE_STATES, TRAINING_DEADLINE, "the training did not finish")
     job = list_jobs(dashboard_env.runs_dir)[0]
     assert job.state == "complete", job.log_tail()
 
