@@ -115,12 +115,21 @@ def dataset_select(label: str, key: str, default: Path | None, allow_none: bool 
     return Path(choice) if choice else None
 
 
+def _classes(path: Path) -> list[str] | None:
+    try:
+        return loaders.load_run(path).class_names
+    except siamese.SiameseError:
+        return None
+
+
 def _default_comparison(paths: list[Path]) -> list[str]:
-    """The sidebar's run, then the newest other finished run with representatives (else the newest other run)."""
+    """The sidebar's run, then another finished run with representatives, one of the same
+    classes when there is one (it can be measured on the same test set)."""
     chosen = st.session_state.get(RUN_KEY)
     first = Path(chosen).resolve() if chosen and Path(chosen).resolve() in paths else paths[0]
     others = [p for p in paths if p != first]
-    return [str(p) for p in [first, *([_default_run(others)] if others else [])]]
+    same_classes = [p for p in others if _classes(p) == _classes(first)]
+    return [str(p) for p in [first, *([_default_run(same_classes or others)] if others else [])]]
 
 
 def runs_select(label: str, key: str) -> list[Path]:
