@@ -128,6 +128,8 @@ def test_train_starts_a_background_run_that_finishes_and_is_listed(dashboard_env
 
     at = open_page("train.py")  # a new session (a browser reload) still shows it
     assert "Finished 1 epochs" in texts(at)
+    # "Choose representatives when training ends" is on by default: the run is ready for Evaluate and Probe.
+    assert job.run().has_representatives and f"**{job.name}** is ready" in texts(at)
     assert any(option.startswith(str(job.run_dir.resolve())) for option in at.sidebar.selectbox(key="_run_picker").options)
 
 
