@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -105,7 +104,11 @@ def training_curves(history: pd.DataFrame, total_epochs: int) -> go.Figure:
 
 
 def compared_training_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure:
-    """Several runs' loss and pair accuracy per epoch overlaid: one colour per run, validation dashed."""
+    """Several runs' loss and pair accuracy per epoch overlaid: one colour per run, validation dashed.
+
+    Each run's line is narrower than the one before, so identical histories (one network
+    with representatives chosen twice) still show every run's colour.
+    """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Contrastive loss", "Pair accuracy"))
     for i, (run, history) in enumerate(histories.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
@@ -116,12 +119,13 @@ def compared_training_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure
                 if name in history.columns and len(history):
                     fig.add_trace(go.Scatter(
                         x=history["epoch"], y=history[name], mode="lines+markers", name=run, legendgroup=run, showlegend=not shown,
-                        line={"color": colour, "dash": dash}, marker={"size": 5},
+                        line={"color": colour, "dash": dash, "width": max(1.5, 5.0 - 1.5 * i)}, marker={"size": max(4, 8 - 2 * i)},
                         hovertemplate=f"{run}<br>epoch %{{x}}: {name.replace('_', ' ')} %{{y:.4f}}<extra></extra>",
                     ), row=1, col=col)
                     shown = True
     epochs = max((int(h["epoch"].max()) for h in histories.values() if len(h)), default=1)
-    fig.update_xaxes(title_text="epoch", tick0=1, dtick=max(1, math.ceil(epochs / 10)))  # whole epochs only
+    step = next((n * 10**k for k in range(6) for n in (1, 2, 5) if n * 10**k >= epochs / 10), None)  # whole epochs, about ten ticks
+    fig.update_xaxes(title_text="epoch", range=[0.5, epochs + 0.5], tick0=0, dtick=step)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(**LAYOUT, height=340, legend={"title": {"text": "run (validation dashed)"}})
     return fig
