@@ -35,7 +35,7 @@ def test_home_shows_run_dataset_numbers_and_links(dashboard_env: DashboardData):
     labels = {m.label for m in at.metric}
     assert {"Accuracy (nearest class)", "Identified rate", "AUROC known vs unknown", "Strangers rejected"} <= labels
     links = {link.proto.label for link in at.get("page_link")}
-    assert links == {"Data", "Train", "Embeddings", "Evaluate", "Probe"}
+    assert links == {"Data", "Train", "Embeddings", "Evaluate", "Probe", "Compare"}
 
 
 def test_fresh_clone_opens_on_the_committed_demo_run(tmp_path: Path, monkeypatch):
