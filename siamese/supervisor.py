@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from siamese.cluster import Cluster, parse_workers, read_cluster, tf_config
@@ -39,8 +40,10 @@ RESUME = "restart every worker with the same command to resume from the last fin
 
 
 def train_on_workers(argv: list[str], config: TrainConfig, run_dir: Path, workers: str | None, worker_index: int | None,
-                     timeout: float, verbose: int | str) -> int:
+                     timeout: float, verbose: int | str, then: Callable[[], None] | None = None) -> int:
     """``train --strategy multiworker`` / ``--workers``: supervise this worker, or (in the child) train as it.
+
+    ``then`` runs on the chief once its run is complete (``train --represent``).
 
     Returns:
         The exit status for the command line (0, or 2 after one line on stderr).
@@ -59,7 +62,10 @@ def train_on_workers(argv: list[str], config: TrainConfig, run_dir: Path, worker
     if os.environ.get(HEARTBEAT_ENV):  # the child this function started: train here
         os.environ["TF_CONFIG"] = environ["TF_CONFIG"]
         worker_main(config, run_dir, cluster, timeout, verbose)
-    return supervise(argv, environ, cluster, run_dir, timeout)
+    code = supervise(argv, environ, cluster, run_dir, timeout)
+    if code == 0 and cluster.is_chief and then is not None:
+        then()
+    return code
 
 
 def _remove_stale_folders() -> None:

@@ -46,6 +46,7 @@ def test_the_job_command_line_gives_back_every_setting(tmp_path: Path, augment: 
                          seed=5, validation_split=0.1, val_dir=str(tmp_path / "val"), precision="float32", calibration_split=0.2, augment=augment)
     command = train_command(config, tmp_path / "run")
     assert command[1:4] == ["-m", "siamese", "train"]
+    assert [a for a in command if a.endswith("augment")] == ["--augment" if augment else "--no-augment"]
     args = build_parser().parse_args(command[3:])
     for name in USER_SETTINGS:
         value = getattr(args, name)
@@ -71,3 +72,10 @@ def test_two_trainings_at_once_write_to_different_runs_and_cancel_stops_one(tiny
     assert 1 <= cancelled.info["epochs_done"] < 100_000
     assert cancelled.has_model  # the best model so far is kept
     assert next(j for j in jobs if j.name == second.name).run().info["epochs_done"] == 1
+
+
+def test_a_job_asked_to_represent_says_so_in_its_command_line(tmp_path: Path):
+    config = TrainConfig(train_dir=str(tmp_path / "data"))
+    assert "--represent" not in train_command(config, tmp_path / "run")
+    command = train_command(config, tmp_path / "run", represent=True)
+    assert build_parser().parse_args(command[3:]).represent is True
