@@ -129,16 +129,17 @@ def test_two_workers_train_a_run_as_good_as_one_process(tiny_data, tiny_run, tmp
     ports = _free_ports(2)
     workers = ",".join(f"127.0.0.1:{p}" for p in ports)
     chief, other = tmp_path / "chief" / "run", tmp_path / "other" / "run"
-    procs = [_start(tiny_data, out, workers, i, tmp_path / f"tmp{i}", "--epochs", "2") for i, out in enumerate([chief, other])]
+    procs = [_start(tiny_data, out, workers, i, tmp_path / f"tmp{i}", "--epochs", "2", "--represent") for i, out in enumerate([chief, other])]
     results = [_finish(p) for p in procs]
     for code, _, err in results:
         assert code == 0, err
     assert "finished 2 epochs; the run is written by worker 0" in results[1][1]
+    assert "recorded 4 representatives" in results[0][1] and "recorded" not in results[1][1]  # --represent: on worker 0 only
 
     info = _info(chief)
     assert info["status"] == "complete" and info["epochs_done"] == 2 and info["pid"] is None
     assert info["distribution"]["strategy"] == "MultiWorkerMirroredStrategy" and info["distribution"]["global_batch_size"] == 8
-    assert sorted(p.name for p in chief.iterdir()) == ["checkpoint", "history.csv", "model.keras", "run.json"]
+    assert {"checkpoint", "history.csv", "model.keras", "run.json", "representatives.json"} <= {p.name for p in chief.iterdir()}
     assert siamese.load_run(chief).history()["epoch"].tolist() == [1, 2]
     assert not other.exists() and not any((tmp_path / "tmp1").iterdir())  # the other worker left nothing behind
     assert not any((tmp_path / "tmp0").iterdir())
