@@ -237,3 +237,35 @@ def test_represent_on_a_run_that_failed_before_its_first_epoch_says_so(tmp_path,
     (run_dir / "run.json").write_text(json.dumps(info))
     result = run_cli("represent", str(run_dir), check=False)
     assert result.returncode == 2 and "failed before its first epoch ended" in result.stderr and "wait" not in result.stderr
+
+
+def test_only_a_failed_multiworker_run_of_the_same_settings_is_resumed(tmp_path):
+    from siamese.worker_settings import resumes
+
+    config = siamese.TrainConfig(train_dir="x", data_fingerprint="abc", class_names=["a", "b"], input_shape=[60, 80, 3])
+    run_dir = tmp_path / "run"
+    assert resumes(run_dir, config) is False  # a new folder
+    run_dir.mkdir()
+    assert resumes(run_dir, config) is False  # an empty one
+
+    def write(status: str, strategy: str = "MultiWorkerMirroredStrategy", **changes) -> None:
+        stored = {**config.__dict__, **changes}
+        info = {"format_version": 1, "status": status, "pid": None, "config": stored, "distribution": {"strategy": strategy}}
+        (run_dir / "run.json").write_text(json.dumps(info))
+
+    write("failed")
+    assert resumes(run_dir, config) is True
+    write("running")  # its process (pid None) is gone: it reads failed
+    assert resumes(run_dir, config) is True
+    for status, strategy, words in [("complete", "MultiWorkerMirroredStrategy", "holds a complete run"),
+                                    ("failed", "MirroredStrategy", "holds a failed run")]:
+        write(status, strategy)
+        with pytest.raises(SiameseError, match=words):
+            resumes(run_dir, config)
+    write("failed", epochs=3)
+    with pytest.raises(SiameseError, match="another epochs"):
+        resumes(run_dir, config)
+    (run_dir / "run.json").unlink()
+    (run_dir / "notes.txt").write_text("mine")
+    with pytest.raises(SiameseError, match="holds files"):
+        resumes(run_dir, config)
