@@ -48,20 +48,21 @@ result = loaders.probe(run, data, threshold)
 shown = widgets.format_threshold
 
 st.caption(f"The slider starts at the run's threshold {shown(run.suggested_threshold())}, {widgets.threshold_origin(run)}.")
-margin = f"margin {shown(abs(result.margin))} ({abs(result.relative_margin):.0%} of the threshold)"
+share = f"{abs(result.relative_margin):.0%} of the threshold"
 if result.narrow:
     st.warning(
-        f"Identified as **{result.predicted_class}**, narrowly: distance {shown(result.distance)} < threshold {shown(threshold)}, "
-        f"{margin}. Within {NARROW_MARGIN:.0%} of the threshold a slightly stricter one would turn this face away; "
-        "compare it with its nearest training images below.",
+        f"Identified as **{result.predicted_class}**, narrowly: distance {shown(result.distance)} is only {shown(result.margin)} below the "
+        f"threshold {shown(threshold)} ({share}; within {NARROW_MARGIN:.0%} a slightly stricter threshold would turn this face away). "
+        "Compare it with its nearest training images below.",
         icon=":material/warning:",
     )
 elif result.accepted:
-    st.success(f"Identified as **{result.predicted_class}** (distance {shown(result.distance)} < threshold {shown(threshold)}, {margin})")
+    st.success(f"Identified as **{result.predicted_class}** (distance {shown(result.distance)} < threshold {shown(threshold)}: "
+               f"{shown(result.margin)} below it, {share})")
 else:
     st.warning(
         f"**Unknown person**: the nearest class is {result.predicted_class} at distance {shown(result.distance)}, "
-        f"not below the threshold {shown(threshold)} ({margin} above it)"
+        f"not below the threshold {shown(threshold)} ({shown(-result.margin)} above it, {share})"
     )
 
 risk = []
@@ -92,7 +93,8 @@ for cell, (class_name, distance, path) in zip(cells[1:], selection.nearest_repre
             widgets.image_grid([str(path)], [f"{class_name} · distance {shown(distance)}"], palette=palette, columns=1, width=150)
 
 st.subheader("Nearest training images")
-k = widgets.neighbours_input("probe_neighbours")
+with st.columns([1, 3])[0]:
+    k = widgets.neighbours_input("probe_neighbours")
 try:
     found = nearest_training_images(loaders.training_set(run), result.embedding, k)
 except siamese.SiameseError as exc:
