@@ -40,5 +40,5 @@ def upload_message(message: str | Exception, name: str) -> str:
     told what to upload instead, with no decoder's exception text."""
     text = str(message)
     if "cannot be read as an image" in text:
-        return f"{name} cannot be read as an image the dashboard knows (PNG, JPEG, BMP, TIFF); choose another file."
+        return f"{name} is not an image the dashboard can read (PNG, JPEG, BMP or TIFF); choose another file."
     return user_message(text.replace("the uploaded file", name))

@@ -22,7 +22,6 @@ from siamese.palettes import PALETTES
 # Probes are single thermal frames; the same limit is set in .streamlit/config.toml
 # (server.maxUploadSize) and checked again here for callers that bypass the browser.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff"]
 PALETTE_KEY = "_palette_choice"
 DEFAULT_PALETTE = "gray"
 SUGGESTION_LABELS = {"eer": "Equal error", "best_balance": "Best balance", "target_far": "1% accepted"}

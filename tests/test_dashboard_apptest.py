@@ -269,7 +269,7 @@ def test_probe_upload_shows_the_packages_verdict_bars_and_map(dashboard_env: Das
 
 
 @pytest.mark.parametrize("name, data, message", [
-    ("notes.png", b"this is text, not a picture", "cannot be read as an image"),
+    ("notes.png", b"this is text, not a picture", "notes.png is not an image the dashboard can read (PNG, JPEG, BMP or TIFF); choose another file."),
     ("huge.png", None, "decompression bomb"),
     ("big.png", b"\0" * (5 * 1024 * 1024 + 1), "more than the 5 MB limit"),
 ], ids=["not-an-image", "decompression-bomb", "too-large"])

@@ -24,8 +24,10 @@ run = pickers.require_run()
 if run is None or not pickers.require_representatives(run):
     st.stop()
 
+# No type filter: the browser would refuse another file type on its own, leaving the last
+# verdict on the page; the file's content decides, and a refusal replaces the verdict.
 uploaded = st.file_uploader(
-    "A face image", type=widgets.UPLOAD_TYPES, key=f"probe_upload:{run.path}",
+    "A face image", key=f"probe_upload:{run.path}",
     help=f"PNG, JPEG, BMP or TIFF, up to {widgets.MAX_UPLOAD_BYTES // (1024 * 1024)} MB. It is processed in memory and not stored.",
 )
 if uploaded is None:
