@@ -12,6 +12,7 @@ import os
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 import siamese
@@ -94,6 +95,11 @@ def display_paths(paths: list[str]) -> list[str]:
     """Many paths as ``display_path`` writes them (for tables and CSV files), the roots read once."""
     known = [*data_roots(), *run_roots()]
     return [display_path(p, known) for p in paths]
+
+
+def relative_files(table: pd.DataFrame, column: str = "file") -> pd.DataFrame:
+    """A copy of ``table`` (one the dashboard offers for download) with ``column``'s paths relative to their roots."""
+    return table.assign(**{column: display_paths([str(p) for p in table[column]])})
 
 
 def find_run_dirs() -> list[Path]:

@@ -152,7 +152,7 @@ def threshold_section() -> None:
 
     st.subheader("Per-image results")
     st.download_button(
-        "Download the per-image table (CSV)", data=lambda: current.table().assign(file=lambda t: roots.display_paths(list(t["file"]))).to_csv(index=False),
+        "Download the per-image table (CSV)", data=lambda: roots.relative_files(current.table()).to_csv(index=False),
         file_name=f"{run.name}-evaluation-{widgets.format_threshold(threshold)}.csv", mime="text/csv", on_click="ignore",
         help="One row per image; files relative to their data folder.",
     )
