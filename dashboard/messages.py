@@ -12,6 +12,9 @@ CLI_ADVICE = [
     (re.compile(r"move them to the unknown set \(--unknown\)"), "choose that folder as the Unknown set on the Evaluate page"),
     (re.compile(r"run `python -m siamese represent[^`]*` first"), "choose its representatives first (the Choose representatives button)"),
     (re.compile(r"train one with `python -m siamese train[^`]*`"), "train one on the Train page"),
+    (re.compile(r"pass --input-shape H,W,C"), "give an Input shape (H,W,C) on the Train page"),
+    (re.compile(r"use --method medoid"), "choose the embedding-space medoid as the Representative method on the Embeddings page"),
+    (re.compile(r"choose another --out"), "choose another run name"),
     (re.compile(r"\s*\(see --help\)"), ""),
 ]
 # An absolute path in a message: from a slash at the start or after a space, quote or bracket,

@@ -144,6 +144,9 @@ def test_package_errors_are_told_in_the_dashboards_words(dashboard_env: Dashboar
     assert str(dashboard_env.data) not in shown and f"{dashboard_env.data.name}/unknown" in shown
     assert "Unknown set" in shown
 
+    for advice in ("no readable image found to infer the input shape from; pass --input-shape H,W,C",
+                   "a t-SNE map needs at least 4 images, got 3; add images or use --method medoid"):
+        assert not CLI_FLAG.search(messages.user_message(advice)), messages.user_message(advice)
     no_reps = messages.user_message(f"run {dashboard_env.run} has no representatives yet; run `python -m siamese represent {dashboard_env.run}` first")
     assert "python -m" not in no_reps and "Choose representatives" in no_reps and str(dashboard_env.run.parent) not in no_reps
 
