@@ -18,6 +18,7 @@ from siamese.data import parse_shape
 from siamese.errors import SiameseError
 from siamese.evaluation import THRESHOLD_SOURCES, evaluate
 from siamese.legacy import import_h5
+from siamese.limits import check_seed
 from siamese.probe import probe
 from siamese.representatives import METHODS, represent
 from siamese.runs import load_run
@@ -58,6 +59,16 @@ def _whole(minimum: int):
 _positive_int, _count = _whole(1), _whole(0)
 
 
+def _seed(text: str) -> int:
+    """An argparse type: a seed, a whole number from 0 to 2**32 - 1."""
+    try:
+        return check_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    except SiameseError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _number(text: str) -> float:
     try:
         value = float(text)
@@ -86,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unknown-identities", type=_count, default=6, help="identities only in unknown/")
     p.add_argument("--unknown-per-identity", type=_positive_int, default=10)
     p.add_argument("--test-fraction", type=_number, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--near-twins", type=_count, default=0,
                    help="strangers that closely resemble known people (unknown/twin_01 ...; twin i copies identity i)")
 
@@ -94,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--test-fraction", type=_number, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
 
     # Each option's dest is its TrainConfig field; cmd_train passes them on by name.
     d = TRAIN_DEFAULTS
@@ -115,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vary training pairs (mirror, shift, gain, ambient offset, sensor noise)")
     p.add_argument("--calibration-split", type=_number, default=d["calibration_split"],
                    help="fraction of each class (of 3 or more images) held out, never trained on, to calibrate the threshold; 0 turns it off")
-    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--seed", type=_seed, default=d["seed"])
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
                         "multiworker = several machines, each started with its own TF_CONFIG and --out (worker 0's is the run)")
@@ -124,11 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = REPRESENT_DEFAULTS
     p = sub.add_parser("represent", help="choose and record class representatives")
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--strict", action="store_true", help="refuse a run that failed (killed or crashed) instead of warning")
     p.add_argument("--data", dest="data_dir", type=Path, default=d["data_dir"], help="default: the run's training data")
     p.add_argument("--method", choices=METHODS, default=d["method"])
     p.add_argument("--per-class", type=_positive_int, default=d["per_class"], help="representatives per class; a class is scored by the nearest")
     p.add_argument("--perplexity", type=_number, default=d["perplexity"])
-    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--seed", type=_seed, default=d["seed"])
     p.add_argument("--rule", choices=RULES, default=d["rule"],
                    help="how a class is scored: medoid (nearest representative), centroid, knn (k nearest training images), mahalanobis")
     p.add_argument("--k", type=_positive_int, default=d["k"], help="neighbours for --rule knn")
@@ -140,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="identify test images and reject unknown ones")
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--strict", action="store_true", help="refuse a run that failed (killed or crashed) instead of warning")
     p.add_argument("test_dir", type=Path)
     p.add_argument("--unknown", type=Path, default=None, help="images of people never trained on")
     p.add_argument("--threshold", type=_number, default=None, help="default: the run's own (calibrated) threshold")
@@ -149,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probe", help="identify one image")
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--strict", action="store_true", help="refuse a run that failed (killed or crashed) instead of warning")
     p.add_argument("image", type=Path)
     p.add_argument("--threshold", type=_number, default=None)
     p.add_argument("--json", action="store_true")
@@ -198,8 +212,22 @@ def cmd_train(args) -> None:
         raise SystemExit(130)
 
 
-def cmd_represent(args) -> None:
+def _usable_run(args):
+    """The run of ``args.run_dir``; a failed run is refused without a model or with --strict, else warned about."""
     run = load_run(args.run_dir)
+    if run.status != "failed":
+        return run
+    reason = run.error or "no reason recorded"
+    if not run.has_model:
+        raise SiameseError(f"run {run.path} failed before its first epoch ended ({reason}) and has no model; train it again")
+    if args.strict:
+        raise SiameseError(f"run {run.path} failed ({reason}); train it again, or leave out --strict to use the model of its last finished epoch")
+    logging.getLogger("siamese").warning("run %s failed (%s); using the model of its last finished epoch (--strict refuses it)", run.path, reason)
+    return run
+
+
+def cmd_represent(args) -> None:
+    run = _usable_run(args)
     record = represent(run, **{name: getattr(args, name) for name in REPRESENT_DEFAULTS if name != "run"})
     print(f"recorded {len(record['items'])} representatives ({record['method']}, {record['per_class']} per class) "
           f"from {record['n_images']} images in {run.path}; rule {record['rule']}; threshold {record['suggested_threshold']:.4f} "
@@ -207,7 +235,7 @@ def cmd_represent(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    result = evaluate(load_run(args.run_dir), args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
+    result = evaluate(_usable_run(args), args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
@@ -233,7 +261,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_probe(args) -> None:
-    result = probe(load_run(args.run_dir), args.image, args.threshold)
+    result = probe(_usable_run(args), args.image, args.threshold)
     if args.json:
         _print_json(result.to_json())
     elif result.accepted:

@@ -16,14 +16,14 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from siamese.errors import SiameseError
+from siamese.limits import MAX_FILE_PIXELS, check_file_pixels, check_input_shape
 
 log = logging.getLogger("siamese")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-# Thermal frames are small; 40 megapixels is far above any camera we expect and far
-# below what would exhaust memory. Set explicitly so a decompression bomb is refused
-# from its header, before any pixel is decoded.
-MAX_IMAGE_PIXELS = 40_000_000
+# siamese.limits.MAX_FILE_PIXELS, also given to Pillow so a decompression bomb is
+# refused from its header, before any pixel is decoded.
+MAX_IMAGE_PIXELS = MAX_FILE_PIXELS
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 Shape = tuple[int, int, int]
@@ -209,8 +209,7 @@ def decode_image(source: str | os.PathLike[str] | bytes, input_shape: Shape | No
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
                 w, h = img.size
-                if w * h > MAX_IMAGE_PIXELS:
-                    raise SiameseError(f"{where} is {w}x{h} pixels, more than the limit of {MAX_IMAGE_PIXELS}; use a smaller image")
+                check_file_pixels(w, h, where)
                 if w < 1 or h < 1:
                     raise SiameseError(f"{where} has no pixels")
                 img.load()
@@ -243,15 +242,25 @@ def fit_to_shape(arr: np.ndarray, input_shape: Shape) -> np.ndarray:
 
 
 def infer_shape(paths: Sequence[Path]) -> Shape:
-    """The shape of the first readable image: (H, W, 1) for gray, (H, W, 3) otherwise."""
+    """The shape of the first readable image: (H, W, 1) for gray, (H, W, 3) otherwise.
+
+    Raises:
+        SiameseError: no file is readable (with the first file's reason), or the first
+            readable image is outside the network's limits (``siamese.limits.check_input_shape``).
+    """
+    first_reason = None
     for p in paths:
         try:
             arr = decode_image(p)
-        except SiameseError:
+        except SiameseError as exc:
+            first_reason = first_reason or str(exc)
             continue
         height, width, channels = arr.shape
-        return (height, width, 1 if channels == 1 else 3)
-    raise SiameseError("no readable image found to infer the input shape from; pass --input-shape H,W,C")
+        shape = (height, width, 1 if channels == 1 else 3)
+        return check_input_shape(shape, f"the first readable image {p}",
+                                 "give an input shape (--input-shape H,W,C such as 60,80,3) to resize every image to")
+    raise SiameseError(f"none of the {len(paths)} image files could be read (the first: {first_reason}); "
+                       "check that the files are PNG, JPEG, BMP or TIFF images")
 
 
 def iter_batches(
