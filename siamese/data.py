@@ -100,7 +100,7 @@ def parse_shape(text: str) -> Shape:
             f"input shape {text!r} is not valid: give height,width,channels such as 60,80,3 "
             "(height and width at least 8, channels 1 or 3)"
         )
-    return shape  # type: ignore[return-value]
+    return check_input_shape(shape, f"input shape {text!r}", "give a smaller one such as 60,80,3 (every image is resized to it)")
 
 
 def _is_hidden(name: str) -> bool:
@@ -217,7 +217,8 @@ def decode_image(source: str | os.PathLike[str] | bytes, input_shape: Shape | No
     except SiameseError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise SiameseError(f"{where} is larger than the limit of {MAX_IMAGE_PIXELS} pixels (possible decompression bomb); use a smaller image") from None
+        raise SiameseError(f"{where} is larger than the limit of {MAX_IMAGE_PIXELS:,} pixels (4096x4096) per image file "
+                          "(possible decompression bomb); use a smaller image") from None
     except FileNotFoundError:
         raise SiameseError(f"image {where} does not exist") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
