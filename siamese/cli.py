@@ -19,12 +19,12 @@ from siamese.errors import SiameseError
 from siamese.evaluation import THRESHOLD_SOURCES, evaluate
 from siamese.legacy import import_h5
 from siamese.limits import check_seed
+from siamese.outputs import check_output_file, write_output_file
 from siamese.probe import probe
 from siamese.representatives import METHODS, represent
 from siamese.runs import load_run
 from siamese.scoring import RULES
 from siamese.split import split_dataset
-from siamese.storage import atomic_write
 from siamese.synthetic import write_sample_dataset
 from siamese.training import STRATEGIES, make_strategy, train
 
@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--compare-rules", action="store_true", help="also score with every rule at its own calibrated threshold (JSON key rules)")
     p.add_argument("--csv", type=Path, default=None, help="write the per-image table to this CSV file")
+    p.add_argument("--force", action="store_true", help="replace the --csv file when it exists")
 
     p = sub.add_parser("probe", help="identify one image")
     p.add_argument("run_dir", type=Path)
@@ -235,10 +236,12 @@ def cmd_represent(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    result = evaluate(_usable_run(args), args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
+    run = _usable_run(args)
+    if args.csv:  # checked before the work: never inside a dataset, over a link, a device or (without --force) a file
+        check_output_file(args.csv, [args.test_dir, args.unknown, run.train_dir], args.force)
+    result = evaluate(run, args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
     if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
+        write_output_file(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
     metrics = result.metrics()
     if args.compare_rules:
         metrics["rules"] = result.rule_table().to_dict(orient="records")
