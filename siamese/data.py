@@ -7,6 +7,7 @@ import hashlib
 import io
 import logging
 import os
+import stat
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -107,6 +108,17 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".") or name.startswith("._") or name in ("Thumbs.db", "desktop.ini")
 
 
+NOT_REGULAR = "not a regular file (a FIFO, socket or device); it was not opened"
+
+
+def _is_regular(path: Path) -> bool:
+    """Whether ``path`` (links followed) is a regular file: a FIFO or device is never opened (reading one can hang)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None = None) -> Listing:
     """List the images of a folder-per-class dataset without decoding them.
 
@@ -137,6 +149,8 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
                 skipped.append(Skipped(str(f), "hidden file"))
             elif f.is_dir():
                 skipped.append(Skipped(str(f), "nested folder (one folder level per class is read)"))
+            elif not _is_regular(f):
+                skipped.append(Skipped(str(f), NOT_REGULAR))
             elif f.suffix.lower() not in IMAGE_SUFFIXES:
                 skipped.append(Skipped(str(f), f"not an image file (expected {', '.join(IMAGE_SUFFIXES)})"))
             else:
@@ -203,6 +217,8 @@ def decode_image(source: str | os.PathLike[str] | bytes, input_shape: Shape | No
             ``MAX_IMAGE_PIXELS`` (refused before decoding).
     """
     where = "the uploaded file" if isinstance(source, bytes) else str(source)
+    if not isinstance(source, bytes) and os.path.exists(source) and not _is_regular(Path(source)):
+        raise SiameseError(f"{where} is {NOT_REGULAR}; give an image file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on damaged metadata
