@@ -182,6 +182,11 @@ def require_representatives(run: siamese.Run) -> bool:
             st.error(f"The representatives of run {run.name} cannot be used: {shown}.")
     else:
         st.warning(f"Run {run.name} has no class representatives yet; they are needed for the map, evaluation and probes.")
+    if not roots.within_roots(run.train_dir, [*roots.data_roots(), *roots.run_roots()]):
+        # run.json names the folder; the dashboard reads nothing outside its roots, whatever a run says.
+        st.error(f"Run {run.name}'s training folder lies outside the dashboard's data folders, so its representatives cannot be "
+                 "chosen here; add that folder to data_roots in dashboard.toml, or choose them with the represent command.")
+        return False
     if st.button("Choose representatives", type="primary", help="Embeds the training images, maps them with t-SNE and records one medoid per class."):
         with st.spinner("Embedding the training images and choosing representatives..."):
             try:

@@ -23,6 +23,7 @@ from siamese.outputs import check_output_file, write_output_file
 from siamese.probe import probe
 from siamese.representatives import METHODS, represent
 from siamese.runs import load_run
+from siamese.schema import paths_outside
 from siamese.scoring import RULES
 from siamese.split import split_dataset
 from siamese.synthetic import write_sample_dataset
@@ -216,6 +217,12 @@ def cmd_train(args) -> None:
 def _usable_run(args):
     """The run of ``args.run_dir``; a failed run is refused without a model or with --strict, else warned about."""
     run = load_run(args.run_dir)
+    if run.has_representatives:
+        try:
+            for problem in paths_outside(run.path, run.train_dir, run.representatives()):
+                logging.getLogger("siamese").warning("%s %s", run.path / "representatives.json", problem)
+        except SiameseError:
+            pass  # a damaged record is refused, with its own sentence, by whatever reads it next
     if run.status != "failed":
         return run
     reason = run.error or "no reason recorded"

@@ -254,3 +254,22 @@ def load_representative_arrays(path: Path, n_classes: int, n_items: int, dimensi
     outside = sorted({int(v) for v in labels[(labels < 0) | (labels >= n_classes)]})
     _check(not outside, path, "labels", _Said(f"holding class {outside[0]}" if outside else ""), f"class indices from 0 to {n_classes - 1} (run.json names {n_classes} classes)", RECHOOSE)
     return embeddings.astype(np.float32), labels.astype(np.int64)
+
+
+def paths_outside(run_dir: Path, train_dir: Path, record: dict[str, Any]) -> list[str]:
+    """Sentences for representatives.json paths that lead outside the run: ``data`` and
+    ``calibration.data`` outside the run's training folder, copies outside the run folder."""
+    run_dir, train_dir = Path(run_dir).resolve(), Path(train_dir).resolve()
+
+    def inside(path: Path, root: Path) -> bool:
+        return path == root or root in path.parents
+
+    found = []
+    for field, value in (("data", record.get("data")), ("calibration.data", (record.get("calibration") or {}).get("data"))):
+        if isinstance(value, str) and not inside((run_dir / value).resolve(), train_dir):
+            found.append(f"field {field} points to {(run_dir / value).resolve()}, outside the run's training folder {train_dir}")
+    for i, item in enumerate(record.get("items") or []):
+        copy = item.get("copy") if isinstance(item, dict) else None
+        if isinstance(copy, str) and not inside((run_dir / copy).resolve(), run_dir):
+            found.append(f"field items[{i}].copy points to {(run_dir / copy).resolve()}, outside the run folder")
+    return found

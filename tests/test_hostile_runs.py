@@ -281,3 +281,50 @@ def test_committed_demo_run_validates():
     embeddings, labels = run.representative_embeddings()
     assert embeddings.shape == (16, 512) and sorted(labels.tolist()) == list(range(16))
 
+
+
+# --- paths in run files that lead outside the run (issue 12, item 6) -------------------------
+
+def _point_outside(run: Path, outside: Path) -> None:
+    record = json.loads((run / "representatives.json").read_text())
+    record["data"] = str(outside)
+    for item in record["items"]:
+        item["copy"] = str(outside / "face.png")
+    (run / "representatives.json").write_text(json.dumps(record))
+
+
+def test_cli_reports_run_file_paths_outside_the_runs_dataset(demo_copy: Path, tmp_path: Path, capsys):
+    _point_outside(demo_copy, tmp_path / "outside")
+    assert main(["probe", str(demo_copy), str(TEST_IMAGE)]) == 0
+    err = capsys.readouterr().err
+    assert f"representatives.json field data points to {tmp_path / 'outside'}, outside the run's training folder" in err, err
+    assert "field items[0].copy points to" in err and "outside the run folder" in err
+
+
+@pytest.mark.slow
+def test_dashboard_shows_no_image_from_outside_its_roots(dashboard_on_copy: Path, tmp_path: Path):
+    outside = tmp_path / "outside"
+    shutil.copytree(DATA / "train", outside)  # real images, but in no root of the dashboard
+    _point_outside(dashboard_on_copy, outside)
+    at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=180).run()
+    at.sidebar.selectbox(key="_run_picker").set_value(str(dashboard_on_copy.resolve())).run()
+    at.switch_page("views/embeddings.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    refused = [c.value for c in at.caption if "outside the dashboard's data and run folders" in str(c.value)]
+    assert refused, texts(at)
+    assert not at.get("image"), "an image from outside the roots was shown"
+
+
+@pytest.mark.slow
+def test_choose_representatives_does_not_follow_train_dir_outside_the_roots(dashboard_on_copy: Path, tmp_path: Path):
+    outside = tmp_path / "outside"
+    shutil.copytree(DATA / "train", outside)
+    for name in ("representatives.json", "representatives.npz"):
+        (dashboard_on_copy / name).unlink()
+    _edit_run(_set("config.train_dir", str(outside)))(dashboard_on_copy)
+    at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=180).run()
+    at.sidebar.selectbox(key="_run_picker").set_value(str(dashboard_on_copy.resolve())).run()
+    at.switch_page("views/evaluate.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "training folder lies outside the dashboard's data folders" in at.error[0].value, texts(at)
+    assert not [b for b in at.button if b.label == "Choose representatives"]
