@@ -78,7 +78,7 @@ class Run:
     @property
     def status(self) -> str:
         """running, complete, failed or cancelled; a run whose process died is failed."""
-        status = self.info.get("status", "failed")
+        status = self.info.get("status") or "failed"
         if status == "running" and not pid_alive(self.info.get("pid"), self.info.get("host")):
             return "failed"
         return status

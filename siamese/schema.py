@@ -27,6 +27,7 @@ FORMAT_VERSION = 1
 KNOWN_FORMAT_VERSIONS = (1,)
 STATUSES = ("running", "complete", "failed", "cancelled")
 MAX_PID = 2**31 - 1  # a pid_t is a signed 32-bit number
+METHODS = ("tsne-medoid", "medoid")  # siamese.representatives.METHODS (tests/test_hostile_runs.py checks they agree)
 RETRAIN = "the run is damaged; train it again"
 RECHOOSE = "choose the representatives again"
 
@@ -184,8 +185,17 @@ def validate_representatives(record: dict[str, Any], path: Path, class_names: li
     _optional(record, "rule", lambda v: v in RULES, path, "rule", "one of " + ", ".join(RULES), RECHOOSE)
     _optional(record, "k", lambda v: _is_int(v) and v >= 1, path, "k", "a whole number of 1 or more", RECHOOSE)
     _optional(record, "per_class_threshold", lambda v: isinstance(v, bool), path, "per_class_threshold", "true or false", RECHOOSE)
-    for key in ("data", "threshold_source", "threshold_criterion", "method"):
+    for key in ("data", "threshold_source", "threshold_criterion", "created"):
         _optional(record, key, lambda v: isinstance(v, str), path, key, "text", RECHOOSE)
+    _optional(record, "method", lambda v: v in METHODS, path, "method", "one of " + ", ".join(METHODS), RECHOOSE)
+    _optional(record, "perplexity", lambda v: _is_number(v) and v > 0, path, "perplexity", "a positive number", RECHOOSE)
+    for key in ("seed", "n_images", "per_class"):
+        _optional(record, key, lambda v: _is_int(v) and v >= 0, path, key, "a whole number of 0 or more", RECHOOSE)
+    for key in ("tsne_medoids", "embedding_medoids"):
+        medoids = record.get(key)
+        if medoids is not None:
+            _check(isinstance(medoids, list) and all(isinstance(m, dict) and isinstance(m.get("class"), str) and isinstance(m.get("file"), str)
+                                                     for m in medoids), path, key, medoids, "a list of class and file pairs", RECHOOSE)
     items = record.get("items")
     _check(isinstance(items, list), path, "items", items, "a list of representatives", RECHOOSE)
     for i, item in enumerate(items):

@@ -34,7 +34,8 @@ RUN_FIELDS = ["format_version", "status", "pid", "host", "epochs_done", "error",
               "config.margin", "config.augment", "config.val_dir", "config.input_shape.0", "config.class_names.3"]
 RECORD_FIELDS = ["suggested_threshold", "training_threshold", "rule", "k", "per_class_threshold", "target_frr", "items",
                  "items.0", "items.0.class", "items.0.row", "calibration", "calibration.rule_thresholds",
-                 "calibration.class_thresholds", "calibration.class_thresholds.person_01", "data"]
+                 "calibration.class_thresholds", "calibration.class_thresholds.person_01", "data", "method", "perplexity",
+                 "seed", "tsne_medoids", "tsne_medoids.0", "created"]
 
 
 def _replace(data, dotted: str, value):

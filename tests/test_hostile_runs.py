@@ -129,6 +129,8 @@ DAMAGED_RUNS = [
     ("threshold-null", _edit_reps(_set("suggested_threshold", None)), "representatives.json", "field suggested_threshold is null, not a distance of 0 or more"),
     ("threshold-text", _edit_reps(_set("suggested_threshold", "abc")), "representatives.json", "field suggested_threshold is \"abc\""),
     ("threshold-negative", _edit_reps(_set("suggested_threshold", -1.0)), "representatives.json", "field suggested_threshold is -1.0"),
+    ("method-unknown", _edit_reps(_set("method", "magic")), "representatives.json", "field method is \"magic\", not one of tsne-medoid, medoid"),
+    ("perplexity-text", _edit_reps(_set("perplexity", "thirty")), "representatives.json", "field perplexity is \"thirty\""),
     ("rule-unknown", _edit_reps(_set("rule", "telepathy")), "representatives.json", "field rule is \"telepathy\", not one of medoid"),
     ("item-class-unknown", _edit_reps(lambda r: r["items"][0].update({"class": "nobody"})), "representatives.json", "field items[0].class is \"nobody\""),
     ("class-threshold-text", _edit_reps(_set("calibration.rule_thresholds.knn", "high")), "representatives.json", "field calibration.rule_thresholds.knn"),
@@ -328,3 +330,11 @@ def test_choose_representatives_does_not_follow_train_dir_outside_the_roots(dash
     assert not at.exception, [e.value for e in at.exception]
     assert at.error and "training folder lies outside the dashboard's data folders" in at.error[0].value, texts(at)
     assert not [b for b in at.button if b.label == "Choose representatives"]
+
+
+def test_the_schema_knows_every_method_and_rule():
+    from siamese import schema
+    from siamese.representatives import METHODS
+    from siamese.scoring import RULES
+
+    assert schema.METHODS == METHODS and schema.RULES == RULES
