@@ -166,6 +166,9 @@ def demo_copy(tmp_path: Path) -> Path:
     info = json.loads((run / "run.json").read_text())
     info["config"]["train_dir"] = os.path.relpath(DATA / "train", run)
     (run / "run.json").write_text(json.dumps(info))
+    record = json.loads((run / "representatives.json").read_text())
+    record["data"] = record["calibration"]["data"] = info["config"]["train_dir"]
+    (run / "representatives.json").write_text(json.dumps(record))
     return run
 
 
@@ -194,7 +197,7 @@ BAD_INPUTS = [
     ("represent-seed-negative", ["represent", "{run}", "--seed", "-1"], "seed -1 is not valid"),
     ("sample-data-seed-negative", ["sample-data", "{tmp}/sample", "--seed", "-1"], "seed -1 is not valid"),
     ("train-input-shape-huge", ["train", str(DATA / "train"), "--out", "{tmp}/new", "--input-shape", "4000,4000,1"],
-     "the input shape 4000,4000,1 gives images of 4000x4000x1 = 16,000,000 values, more than the network's input limit"),
+     "input shape '4000,4000,1' gives images of 4000x4000x1 = 16,000,000 values, more than the network's input limit"),
     ("train-input-shape-tiny", ["train", str(DATA / "train"), "--out", "{tmp}/new", "--input-shape", "4,4,1"], "height and width at least 8"),
     ("baseline-extra-classes", ["baseline", str(DATA / "train"), str(DATA / "unknown")], "are not in the training folder"),
     ("probe-missing-image", ["probe", "{run}", "{tmp}/nothing.png"], "does not exist"),

@@ -6,6 +6,7 @@ in a subprocess with a timeout: a regression fails the test instead of hanging i
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -40,7 +41,8 @@ def dataset_with_specials(tmp_path: Path) -> Path:
     return data
 
 
-def test_scan_skips_fifos_and_sockets_with_a_reason(dataset_with_specials: Path, caplog):
+def test_scan_skips_fifos_and_sockets_with_a_reason(dataset_with_specials: Path, caplog, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("siamese"), "propagate", True)  # the CLI's main() turns it off when run in-process
     listing = scan_folder(dataset_with_specials)
     assert not any(p.name in ("pipe.png", "socket.png") for p in listing.paths)
     reasons = {Path(s.path).name: s.reason for s in listing.skipped}
