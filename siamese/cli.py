@@ -20,6 +20,7 @@ from siamese.errors import SiameseError
 from siamese.evaluation import THRESHOLD_SOURCES, evaluate
 from siamese.legacy import import_h5
 from siamese.limits import check_seed
+from siamese.neighbours import nearest_training_images, training_set
 from siamese.outputs import check_output_file, write_output_file
 from siamese.probe import probe
 from siamese.representatives import METHODS, represent
@@ -177,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", type=Path)
     p.add_argument("--threshold", type=_number, default=None)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--neighbours", type=int, default=None, metavar="K",
+                   help="also list the K training images nearest to the probe (JSON key neighbours)")
 
     p = sub.add_parser("import-h5", help="make a run from a model saved by the original scripts (.h5)")
     p.add_argument("h5", type=Path)
@@ -312,13 +315,20 @@ def cmd_compare(args) -> None:
 
 
 def cmd_probe(args) -> None:
-    result = probe(_usable_run(args), args.image, args.threshold)
+    if args.neighbours is not None and args.neighbours < 1:
+        raise SiameseError(f"--neighbours {args.neighbours} is not valid; use 1 or more")
+    run = _usable_run(args)
+    result = probe(run, args.image, args.threshold)
+    near = nearest_training_images(training_set(run), result.embedding, args.neighbours) if args.neighbours else None
     if args.json:
-        _print_json(result.to_json())
-    elif result.accepted:
+        _print_json(result.to_json() | ({"neighbours": [n.to_json() for n in near]} if near is not None else {}))
+        return
+    if result.accepted:
         print(f"{args.image}: identified as {result.predicted_class} (distance {result.distance:.4f} < threshold {result.threshold:.4f})")
     else:
         print(f"{args.image}: unknown person (nearest {result.predicted_class} at {result.distance:.4f} >= threshold {result.threshold:.4f})")
+    for rank, n in enumerate(near or [], start=1):
+        print(f"  neighbour {rank}: {n.class_name} {n.file} at {n.distance:.4f}")
 
 
 def cmd_import_h5(args) -> None:
