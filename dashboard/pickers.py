@@ -229,9 +229,24 @@ def selected_dataset() -> Path | None:
 
 
 # Page guards ---------------------------------------------------------------------------
+def _damage(path: str | None) -> str | None:
+    """Why the selected run (inside the run roots) cannot be opened, or None; paths shown relative."""
+    if not path or not roots.within_roots(path, roots.run_roots()):
+        return None
+    try:
+        loaders.load_run(path)
+    except siamese.SiameseError as exc:
+        return str(exc).replace(str(Path(path).resolve()), roots.display_path(path)).replace(str(path), roots.display_path(path))
+    return None
+
+
 def require_run() -> siamese.Run | None:
     """The selected run, or a message saying how to get one (the page should then stop)."""
     run = selected_run()
+    damage = _damage(st.session_state.get(RUN_KEY)) if run is None else None
+    if damage:
+        st.error(f"This run cannot be opened: {damage}. Choose another run in the sidebar.")
+        return None
     if run is None:
         st.warning("No run is selected. Train one on the Train page, then choose it in the sidebar's Run picker.")
         st.page_link(str(roots.VIEWS / "train.py"), label="Go to Train", icon=":material/model_training:")
@@ -249,10 +264,22 @@ def require_run() -> siamese.Run | None:
 
 
 def require_representatives(run: siamese.Run) -> bool:
-    """Whether the run has representatives; if not, say so and offer to choose them."""
+    """Whether the run has readable representatives; if not, say so and offer to choose them."""
     if run.has_representatives:
-        return True
-    st.warning(f"Run {run.name} has no class representatives yet; they are needed for the map, evaluation and probes.")
+        try:
+            run.representatives()
+            run.representative_embeddings()
+            return True
+        except siamese.SiameseError as exc:
+            shown = str(exc).replace(str(run.path), roots.display_path(run.path))
+            st.error(f"The representatives of run {run.name} cannot be used: {shown}.")
+    else:
+        st.warning(f"Run {run.name} has no class representatives yet; they are needed for the map, evaluation and probes.")
+    if not roots.within_roots(run.train_dir, [*roots.data_roots(), *roots.run_roots()]):
+        # run.json names the folder; the dashboard reads nothing outside its roots, whatever a run says.
+        st.error(f"Run {run.name}'s training folder lies outside the dashboard's data folders, so its representatives cannot be "
+                 "chosen here; add that folder to data_roots in dashboard.toml, or choose them with the represent command.")
+        return False
     if st.button("Choose representatives", type="primary", help="Embeds the training images, maps them with t-SNE and records one medoid per class."):
         with st.spinner("Embedding the training images and choosing representatives..."):
             try:

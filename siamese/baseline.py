@@ -6,8 +6,9 @@ import os
 
 import numpy as np
 
-from siamese.data import load_folder
+from siamese.data import load_folder, scan_folder
 from siamese.distances import class_distances, class_medoids
+from siamese.errors import SiameseError
 
 
 def raw_pixel_accuracy(train_dir: str | os.PathLike[str], test_dir: str | os.PathLike[str], input_shape=None) -> float:
@@ -17,6 +18,10 @@ def raw_pixel_accuracy(train_dir: str | os.PathLike[str], test_dir: str | os.Pat
     representative; a test image gets the class of the nearest one.
     """
     train = load_folder(train_dir, input_shape)
+    extra = sorted(set(scan_folder(test_dir).class_names) - set(train.class_names))
+    if extra:
+        raise SiameseError(f"classes {', '.join(extra)} in {test_dir} are not in the training folder {train_dir}; "
+                           "the baseline scores known classes only, so give a test folder with the training folder's classes")
     test = load_folder(test_dir, train.input_shape, train.class_names)
     x_train = train.images.reshape(len(train), -1)
     chosen = class_medoids(x_train, train.labels)

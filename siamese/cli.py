@@ -19,14 +19,16 @@ from siamese.data import parse_shape
 from siamese.errors import SiameseError
 from siamese.evaluation import THRESHOLD_SOURCES, evaluate
 from siamese.legacy import import_h5
+from siamese.limits import check_seed
 from siamese.multiworker import DEFAULT_TIMEOUT
 from siamese.neighbours import nearest_training_images, training_set
+from siamese.outputs import check_output_file, write_output_file
 from siamese.probe import probe
 from siamese.representatives import METHODS, represent
 from siamese.runs import load_run
+from siamese.schema import paths_outside
 from siamese.scoring import RULES
 from siamese.split import split_dataset
-from siamese.storage import atomic_write
 from siamese.supervisor import train_on_workers
 from siamese.synthetic import write_sample_dataset
 from siamese.training import STRATEGIES, make_strategy, train
@@ -62,6 +64,16 @@ def _whole(minimum: int):
 _positive_int, _count = _whole(1), _whole(0)
 
 
+def _seed(text: str) -> int:
+    """An argparse type: a seed, a whole number from 0 to 2**32 - 1."""
+    try:
+        return check_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    except SiameseError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _number(text: str) -> float:
     try:
         value = float(text)
@@ -90,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unknown-identities", type=_count, default=6, help="identities only in unknown/")
     p.add_argument("--unknown-per-identity", type=_positive_int, default=10)
     p.add_argument("--test-fraction", type=_number, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--near-twins", type=_count, default=0,
                    help="strangers that closely resemble known people (unknown/twin_01 ...; twin i copies identity i)")
 
@@ -98,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--test-fraction", type=_number, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
 
     # Each option's dest is its TrainConfig field; cmd_train passes them on by name.
     d = TRAIN_DEFAULTS
@@ -119,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vary training pairs (mirror, shift, gain, ambient offset, sensor noise)")
     p.add_argument("--calibration-split", type=_number, default=d["calibration_split"],
                    help="fraction of each class (of 3 or more images) held out, never trained on, to calibrate the threshold; 0 turns it off")
-    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--seed", type=_seed, default=d["seed"])
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
                         "multiworker = several machines, each started with --workers and --worker-index (or its own TF_CONFIG); worker 0 writes the run")
@@ -135,11 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = REPRESENT_DEFAULTS
     p = sub.add_parser("represent", help="choose and record class representatives")
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--strict", action="store_true", help="refuse a run that failed (killed or crashed) instead of warning")
     p.add_argument("--data", dest="data_dir", type=Path, default=d["data_dir"], help="default: the run's training data")
     p.add_argument("--method", choices=METHODS, default=d["method"])
     p.add_argument("--per-class", type=_positive_int, default=d["per_class"], help="representatives per class; a class is scored by the nearest")
     p.add_argument("--perplexity", type=_number, default=d["perplexity"])
-    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--seed", type=_seed, default=d["seed"])
     p.add_argument("--rule", choices=RULES, default=d["rule"],
                    help="how a class is scored: medoid (nearest representative), centroid, knn (k nearest training images), mahalanobis")
     p.add_argument("--k", type=_positive_int, default=d["k"], help="neighbours for --rule knn")
@@ -151,12 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="identify test images and reject unknown ones")
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--strict", action="store_true", help="refuse a run that failed (killed or crashed) instead of warning")
     p.add_argument("test_dir", type=Path)
     p.add_argument("--unknown", type=Path, default=None, help="images of people never trained on")
     p.add_argument("--threshold", type=_number, default=None, help="default: the run's own (calibrated) threshold")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--compare-rules", action="store_true", help="also score with every rule at its own calibrated threshold (JSON key rules)")
     p.add_argument("--csv", type=Path, default=None, help="write the per-image table to this CSV file")
+    p.add_argument("--force", action="store_true", help="replace the --csv file when it exists")
 
     p = sub.add_parser("compare", help="two or more runs side by side: settings and numbers on the same images")
     p.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="the runs; differences are against the first")
@@ -166,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probe", help="identify one image")
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--strict", action="store_true", help="refuse a run that failed (killed or crashed) instead of warning")
     p.add_argument("image", type=Path)
     p.add_argument("--threshold", type=_number, default=None)
     p.add_argument("--json", action="store_true")
@@ -225,8 +241,28 @@ def cmd_train(args) -> None:
         _print_represented(run, represent(run))
 
 
-def cmd_represent(args) -> None:
+def _usable_run(args):
+    """The run of ``args.run_dir``; a failed run is refused without a model or with --strict, else warned about."""
     run = load_run(args.run_dir)
+    if run.has_representatives:
+        try:
+            for problem in paths_outside(run.path, run.train_dir, run.representatives()):
+                logging.getLogger("siamese").warning("%s %s", run.path / "representatives.json", problem)
+        except SiameseError:
+            pass  # a damaged record is refused, with its own sentence, by whatever reads it next
+    if run.status != "failed":
+        return run
+    reason = run.error or "no reason recorded"
+    if not run.has_model:
+        raise SiameseError(f"run {run.path} failed before its first epoch ended ({reason}) and has no model; train it again")
+    if args.strict:
+        raise SiameseError(f"run {run.path} failed ({reason}); train it again, or leave out --strict to use the model of its last finished epoch")
+    logging.getLogger("siamese").warning("run %s failed (%s); using the model of its last finished epoch (--strict refuses it)", run.path, reason)
+    return run
+
+
+def cmd_represent(args) -> None:
+    run = _usable_run(args)
     _print_represented(run, represent(run, **{name: getattr(args, name) for name in REPRESENT_DEFAULTS if name != "run"}))
 
 
@@ -237,10 +273,12 @@ def _print_represented(run, record) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    result = evaluate(load_run(args.run_dir), args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
+    run = _usable_run(args)
+    if args.csv:  # checked before the work: never inside a dataset, over a link, a device or (without --force) a file
+        check_output_file(args.csv, [args.test_dir, args.unknown, run.train_dir], args.force)
+    result = evaluate(run, args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
     if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
+        write_output_file(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
     metrics = result.metrics()
     if args.compare_rules:
         metrics["rules"] = result.rule_table().to_dict(orient="records")
@@ -292,7 +330,7 @@ def cmd_compare(args) -> None:
 def cmd_probe(args) -> None:
     if args.neighbours is not None and args.neighbours < 1:
         raise SiameseError(f"--neighbours {args.neighbours} is not valid; use 1 or more")
-    run = load_run(args.run_dir)
+    run = _usable_run(args)
     result = probe(run, args.image, args.threshold)
     near = nearest_training_images(training_set(run), result.embedding, args.neighbours) if args.neighbours else None
     if args.json:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from siamese.errors import SiameseError
+from siamese.limits import check_input_shape, check_seed
 
 # "auto" picks mixed_bfloat16 where the CPU computes bfloat16 natively, else float32
 # (``siamese.model.resolve_precision``). Defined here, not in siamese.model, so the
@@ -61,4 +62,8 @@ class TrainConfig:
         for ok, name, value, expected in checks:
             if not ok:
                 raise SiameseError(f"{name} {value!r} is not valid; use {expected}")
+        check_seed(self.seed)
+        if self.input_shape:
+            check_input_shape(self.input_shape, "the input shape " + ",".join(map(str, self.input_shape)),
+                              "choose a smaller one such as 60,80,3 (every image is resized to it)")
 

@@ -7,6 +7,7 @@ import hashlib
 import io
 import logging
 import os
+import stat
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,14 +17,14 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from siamese.errors import SiameseError
+from siamese.limits import MAX_FILE_PIXELS, check_file_pixels, check_input_shape
 
 log = logging.getLogger("siamese")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-# Thermal frames are small; 40 megapixels is far above any camera we expect and far
-# below what would exhaust memory. Set explicitly so a decompression bomb is refused
-# from its header, before any pixel is decoded.
-MAX_IMAGE_PIXELS = 40_000_000
+# siamese.limits.MAX_FILE_PIXELS, also given to Pillow so a decompression bomb is
+# refused from its header, before any pixel is decoded.
+MAX_IMAGE_PIXELS = MAX_FILE_PIXELS
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 Shape = tuple[int, int, int]
@@ -100,11 +101,22 @@ def parse_shape(text: str) -> Shape:
             f"input shape {text!r} is not valid: give height,width,channels such as 60,80,3 "
             "(height and width at least 8, channels 1 or 3)"
         )
-    return shape  # type: ignore[return-value]
+    return check_input_shape(shape, f"input shape {text!r}", "give a smaller one such as 60,80,3 (every image is resized to it)")
 
 
 def _is_hidden(name: str) -> bool:
     return name.startswith(".") or name.startswith("._") or name in ("Thumbs.db", "desktop.ini")
+
+
+NOT_REGULAR = "not a regular file (a FIFO, socket or device); it was not opened"
+
+
+def _is_regular(path: Path) -> bool:
+    """Whether ``path`` (links followed) is a regular file: a FIFO or device is never opened (reading one can hang)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None = None) -> Listing:
@@ -137,6 +149,8 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
                 skipped.append(Skipped(str(f), "hidden file"))
             elif f.is_dir():
                 skipped.append(Skipped(str(f), "nested folder (one folder level per class is read)"))
+            elif not _is_regular(f):
+                skipped.append(Skipped(str(f), NOT_REGULAR))
             elif f.suffix.lower() not in IMAGE_SUFFIXES:
                 skipped.append(Skipped(str(f), f"not an image file (expected {', '.join(IMAGE_SUFFIXES)})"))
             else:
@@ -203,14 +217,15 @@ def decode_image(source: str | os.PathLike[str] | bytes, input_shape: Shape | No
             ``MAX_IMAGE_PIXELS`` (refused before decoding).
     """
     where = "the uploaded file" if isinstance(source, bytes) else str(source)
+    if not isinstance(source, bytes) and os.path.exists(source) and not _is_regular(Path(source)):
+        raise SiameseError(f"{where} is {NOT_REGULAR}; give an image file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on damaged metadata
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
                 w, h = img.size
-                if w * h > MAX_IMAGE_PIXELS:
-                    raise SiameseError(f"{where} is {w}x{h} pixels, more than the limit of {MAX_IMAGE_PIXELS}; use a smaller image")
+                check_file_pixels(w, h, where)
                 if w < 1 or h < 1:
                     raise SiameseError(f"{where} has no pixels")
                 img.load()
@@ -218,7 +233,8 @@ def decode_image(source: str | os.PathLike[str] | bytes, input_shape: Shape | No
     except SiameseError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise SiameseError(f"{where} is larger than the limit of {MAX_IMAGE_PIXELS} pixels (possible decompression bomb); use a smaller image") from None
+        raise SiameseError(f"{where} is larger than the limit of {MAX_IMAGE_PIXELS:,} pixels (4096x4096) per image file "
+                          "(possible decompression bomb); use a smaller image") from None
     except FileNotFoundError:
         raise SiameseError(f"image {where} does not exist") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
@@ -243,15 +259,25 @@ def fit_to_shape(arr: np.ndarray, input_shape: Shape) -> np.ndarray:
 
 
 def infer_shape(paths: Sequence[Path]) -> Shape:
-    """The shape of the first readable image: (H, W, 1) for gray, (H, W, 3) otherwise."""
+    """The shape of the first readable image: (H, W, 1) for gray, (H, W, 3) otherwise.
+
+    Raises:
+        SiameseError: no file is readable (with the first file's reason), or the first
+            readable image is outside the network's limits (``siamese.limits.check_input_shape``).
+    """
+    first_reason = None
     for p in paths:
         try:
             arr = decode_image(p)
-        except SiameseError:
+        except SiameseError as exc:
+            first_reason = first_reason or str(exc)
             continue
         height, width, channels = arr.shape
-        return (height, width, 1 if channels == 1 else 3)
-    raise SiameseError("no readable image found to infer the input shape from; pass --input-shape H,W,C")
+        shape = (height, width, 1 if channels == 1 else 3)
+        return check_input_shape(shape, f"the first readable image {p}",
+                                 "give an input shape (--input-shape H,W,C such as 60,80,3) to resize every image to")
+    raise SiameseError(f"none of the {len(paths)} image files could be read (the first: {first_reason}); "
+                       "check that the files are PNG, JPEG, BMP or TIFF images")
 
 
 def iter_batches(

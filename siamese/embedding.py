@@ -16,6 +16,7 @@ import numpy as np
 
 from siamese.data import Shape, Skipped, iter_batches
 from siamese.errors import SiameseError
+from siamese.limits import batch_size_for
 
 # Images per forward pass: throughput on CPU rises up to about 1024 and flattens after
 # (bench/README.md), and a batch of 60x80x3 float32 images is then 59 MB.
@@ -61,6 +62,10 @@ class Embedding:
                 from siamese.model import as_float32
 
                 network = as_float32(load_siamese_model(self.model_path).get_layer("embedding"))
+                takes = tuple(int(v) for v in network.input_shape[1:])
+                if takes != self.input_shape:
+                    raise SiameseError(f"{self.model_path.parent / 'run.json'} field config.input_shape is {list(self.input_shape)}, but "
+                                       f"{self.model_path.name} takes {list(takes)}; the run is damaged, train it again")
                 # Not XLA: its CPU code for the 16x16 depthwise layer runs 5-10x slower
                 # than TensorFlow's oneDNN kernels; see siamese/inference.py and bench/README.md.
                 self._embed = Embedder(network)
@@ -83,6 +88,7 @@ class Embedding:
         if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
             raise SiameseError(f"images of shape {images.shape[1:]} do not fit run {self.model_path.parent.name}, which takes {self.input_shape}")
         out = np.empty((len(images), self.dimension), np.float32)
+        batch_size = batch_size_for(self.input_shape, batch_size)
         for i in range(0, len(images), batch_size):
             out[i : i + batch_size] = self._embed(images[i : i + batch_size])
         return out
@@ -109,6 +115,7 @@ class Embedding:
         """
         embeddings: np.ndarray | None = None
         kept, skipped, done = [], [], 0
+        batch_size = batch_size_for(self.input_shape, batch_size)
         batches = iter_batches(paths, self.input_shape, batch_size)  # type: ignore[arg-type]
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="siamese-decode") as decoder:
             pending = decoder.submit(next, batches, None)

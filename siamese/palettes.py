@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from siamese.data import decode_image
+from siamese.data import decode_image, fit_to_shape
 
 # Colour stops (position in [0, 1], RGB 0-255), linearly interpolated in between.
 # Inferno is sampled from matplotlib's perceptually uniform map at nine evenly spaced
@@ -68,10 +68,16 @@ def apply_palette(image: np.ndarray, name: str) -> np.ndarray:
     return palette_table(name)[levels]
 
 
-def colour_image(source: str | os.PathLike[str] | bytes, name: str) -> np.ndarray:
-    """Read an image file (or its bytes) and colour it with a palette, at its own size.
+def colour_image(source: str | os.PathLike[str] | bytes, name: str, max_side: int | None = None) -> np.ndarray:
+    """Read an image file (or its bytes) and colour it with a palette, at its own size or, with
+    ``max_side``, shrunk (aspect kept) so neither side exceeds it: a thumbnail small enough to cache.
 
     Raises:
         SiameseError: the file cannot be read as an image.
     """
-    return apply_palette(decode_image(source), name)
+    image = decode_image(source)
+    height, width = image.shape[:2]
+    if max_side is not None and max(height, width) > max_side:
+        scale = max_side / max(height, width)
+        image = fit_to_shape(image, (max(1, round(height * scale)), max(1, round(width * scale)), image.shape[2]))
+    return apply_palette(image, name)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from siamese.data import decode_image
+from siamese.errors import SiameseError
 from siamese.metrics import UNKNOWN, decide
 
 # An accepted probe whose distance lies within this share of the threshold below it is a
@@ -65,6 +66,8 @@ class ProbeResult:
 
 def probe(run, image: str | os.PathLike[str] | bytes, threshold: float | None = None) -> ProbeResult:
     """Identify one image file (or its bytes): the nearest class by the run's rule, or unknown."""
+    if threshold is not None and not (np.isfinite(threshold) and threshold >= 0):
+        raise SiameseError(f"threshold {threshold} is not valid; use a distance of 0 or more")
     threshold, source, frr, class_thresholds = run.decision(threshold)
     source_image = image if isinstance(image, bytes) else Path(image)
     embedding = run.embed(decode_image(source_image, run.input_shape)[None])

@@ -15,6 +15,7 @@ import pandas as pd
 
 from siamese.errors import SiameseError
 from siamese.rundir import MAP_FILE, REPRESENTATIVE_EMBEDDINGS_FILE, REPRESENTATIVES_FILE, TRAIN_EMBEDDINGS_FILE, read_json
+from siamese.schema import RECHOOSE, load_representative_arrays, validate_representatives
 from siamese.scoring import DEFAULT_K, Scorer, fit_scorer
 
 
@@ -34,11 +35,13 @@ class Recorded:
     Args:
         run_dir: the run folder.
         class_names: the run's classes, in order.
+        dimension: the network's embedding length, when run.json records it.
     """
 
-    def __init__(self, run_dir: Path, class_names: list[str]):
+    def __init__(self, run_dir: Path, class_names: list[str], dimension: int | None = None):
         self.run_dir = Path(run_dir)
         self.class_names = list(class_names)
+        self.dimension = dimension
         self._scorers: dict[tuple[str, int], Scorer] = {}
         self._lock = threading.Lock()
 
@@ -50,23 +53,39 @@ class Recorded:
         """The contents of representatives.json (see ``siamese.representatives.represent``)."""
         if not self.exists:
             raise SiameseError(f"run {self.run_dir} has no representatives yet; run `python -m siamese represent {self.run_dir}` first")
-        return read_json(self.run_dir / REPRESENTATIVES_FILE, "run `python -m siamese represent` first")
+        path = self.run_dir / REPRESENTATIVES_FILE
+        record = read_json(path, "run `python -m siamese represent` first")
+        validate_representatives(record, path, self.class_names)
+        return record
 
     def embeddings(self) -> tuple[np.ndarray, np.ndarray]:
-        """(embeddings (R, D), class index (R,)) of the representatives."""
-        self.record()
-        with np.load(self.run_dir / REPRESENTATIVE_EMBEDDINGS_FILE) as npz:
-            return npz["embeddings"].astype(np.float32), npz["labels"].astype(np.int64)
+        """(embeddings (R, D), class index (R,)) of the representatives, checked against the run."""
+        items = self.record()["items"]
+        return load_representative_arrays(self.run_dir / REPRESENTATIVE_EMBEDDINGS_FILE, len(self.class_names), len(items), self.dimension)
 
     def training_map(self) -> pd.DataFrame:
         """Every training image's 2-D map position (file, class, x, y, ...)."""
         self.record()
-        return pd.read_csv(self.run_dir / MAP_FILE)
+        path = self.run_dir / MAP_FILE
+        try:
+            table = pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise SiameseError(f"{path} cannot be read as a table ({exc.__class__.__name__}); {RECHOOSE}") from None
+        if not {"file", "class", "x", "y"} <= set(table.columns):
+            raise SiameseError(f"{path} lacks the columns file, class, x and y; {RECHOOSE}")
+        return table
 
     def training_embeddings(self) -> np.ndarray:
         """The training images' embeddings (N, D), in the map's row order."""
         self.record()
-        return np.load(self.run_dir / TRAIN_EMBEDDINGS_FILE)
+        path = self.run_dir / TRAIN_EMBEDDINGS_FILE
+        try:
+            embeddings = np.load(path, allow_pickle=False, mmap_mode="r")
+        except (OSError, ValueError, EOFError) as exc:
+            raise SiameseError(f"{path} cannot be read as an array ({exc.__class__.__name__}); {RECHOOSE}") from None
+        if embeddings.ndim != 2 or embeddings.dtype.kind != "f" or (self.dimension and embeddings.shape[1] != self.dimension):
+            raise SiameseError(f"{path} holds an array of shape {list(embeddings.shape)}, not one embedding per training image; {RECHOOSE}")
+        return np.array(embeddings)
 
     def threshold_record(self) -> dict[str, Any]:
         """The threshold with where it came from (keys as ``siamese.Run.threshold_record`` documents)."""
@@ -77,7 +96,7 @@ class Recorded:
             "source": record.get("threshold_source", "training"),
             "criterion": record.get("threshold_criterion", "equal error rate on the training images"),
             "target_frr": record.get("target_frr"),
-            "training_threshold": float(record.get("training_threshold", record["suggested_threshold"])),
+            "training_threshold": float(record.get("training_threshold") if record.get("training_threshold") is not None else record["suggested_threshold"]),
             "rule_thresholds": dict(calibration.get("rule_thresholds") or {}),
         }
 
@@ -114,10 +133,14 @@ class Recorded:
         k = int(record.get("k", DEFAULT_K))
         with self._lock:
             if (rule, k) not in self._scorers:
-                table = self.training_map()
+                self.embeddings()  # checked once before the first fit: labels, shape, classes
+                table, embeddings = self.training_map(), self.training_embeddings()
                 labels = pd.Categorical(table["class"], categories=self.class_names).codes.astype(np.int64)
                 rows = np.array([int(item["row"]) for item in record["items"]], np.int64)
-                self._scorers[(rule, k)] = fit_scorer(rule, self.training_embeddings(), labels, len(self.class_names), rows, k)
+                if len(table) != len(embeddings) or (labels < 0).any() or not len(rows) or rows.max() >= len(embeddings):
+                    raise SiameseError(f"{self.run_dir / MAP_FILE}, {TRAIN_EMBEDDINGS_FILE} and {REPRESENTATIVES_FILE} do not agree "
+                                       f"(rows, classes); {RECHOOSE}")
+                self._scorers[(rule, k)] = fit_scorer(rule, embeddings, labels, len(self.class_names), rows, k)
             return self._scorers[(rule, k)]
 
     def forget_scorers(self) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from siamese.claims import one_writer_per_run
 from siamese.data import scan_folder
 from siamese.distances import class_medoids
 from siamese.errors import SiameseError
@@ -92,6 +93,7 @@ def map_table(files: list[str], labels: np.ndarray, class_names: list[str], xy: 
     })
 
 
+@one_writer_per_run
 def represent(
     run: Run,
     data_dir: str | os.PathLike[str] | None = None,

@@ -7,13 +7,13 @@ run store) takes the file names from here, so the layout is written down once.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from siamese.data import refuse_inside_dataset
 from siamese.errors import SiameseError
+from siamese.schema import read_json_object
 from siamese.storage import write_text
 
 MODEL_FILE = "model.keras"
@@ -36,17 +36,10 @@ def read_json(path: Path, what: str) -> dict[str, Any]:
     """A JSON object from a run's (or job's) file; ``what`` says what to do when it is missing.
 
     Raises:
-        SiameseError: the file is missing, is not JSON, or does not hold an object.
+        SiameseError: the file is missing, not a regular file, too large or too deeply
+            nested (``siamese.schema.read_json_object``), not JSON, or not an object.
     """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SiameseError(f"{path} is missing; {what}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SiameseError(f"{path} is not valid JSON ({exc}); the run is damaged, train it again") from None
-    if not isinstance(data, dict):
-        raise SiameseError(f"{path} does not hold a JSON object; the run is damaged, train it again")
-    return data
+    return read_json_object(path, what)
 
 
 def prepare_run_dir(run_dir: Path, data_root: Path) -> None:

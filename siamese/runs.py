@@ -24,15 +24,13 @@ from siamese.errors import SiameseError
 from siamese.processes import pid_alive
 from siamese.recorded import Recorded, ThresholdChoice
 from siamese.rundir import HISTORY_FILE, MODEL_FILE, REPRESENTATIVES_FILE, RUN_FILE, now, read_json
+from siamese.schema import FORMAT_VERSION, STATUSES, embedding_dimension, validate_run_info
 from siamese.scoring import Scorer
 from siamese.storage import write_json
 
 # Kept importable from here: the dashboard reads these names from siamese.runs.
 __all__ = ["EMBED_BATCH", "FORMAT_VERSION", "REPRESENTATIVES_FILE", "RUN_FILE", "STATUSES", "Run", "TrainConfig",
            "list_runs", "load_run", "new_run_info", "write_run_info"]
-
-FORMAT_VERSION = 1
-STATUSES = ("running", "complete", "failed", "cancelled")
 
 
 class Run:
@@ -47,7 +45,7 @@ class Run:
         self.path = path
         self.info = info
         self._embedding = Embedding(path / MODEL_FILE, self.input_shape)
-        self._recorded = Recorded(path, self.class_names)
+        self._recorded = Recorded(path, self.class_names, embedding_dimension(info))
 
     # Configuration -------------------------------------------------------------
     @property
@@ -80,7 +78,7 @@ class Run:
     @property
     def status(self) -> str:
         """running, complete, failed or cancelled; a run whose process died is failed."""
-        status = self.info.get("status", "failed")
+        status = self.info.get("status") or "failed"
         if status == "running" and not pid_alive(self.info.get("pid"), self.info.get("host")):
             return "failed"
         return status
@@ -215,19 +213,14 @@ def load_run(run_dir: str | os.PathLike[str]) -> Run:
     """Open a run directory written by ``train``.
 
     Raises:
-        SiameseError: the folder or its run.json is missing, damaged, or from a newer
-            version of this tool.
+        SiameseError: the folder or its run.json is missing, damaged (see
+            ``siamese.schema.validate_run_info``), or from a newer version of this tool.
     """
     path = Path(run_dir)
     if not path.is_dir():
         raise SiameseError(f"run folder {path} does not exist; train one with `python -m siamese train DATA --out {path}`")
     info = read_json(path / RUN_FILE, "it is not a training run; train one with `python -m siamese train`")
-    version = info.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise SiameseError(f"{path / RUN_FILE} has format version {version!r}, which this version of siamese cannot read (it reads up to {FORMAT_VERSION}); upgrade siamese")
-    config = info.get("config")
-    if not isinstance(config, dict) or not isinstance(config.get("input_shape"), list) or not isinstance(config.get("class_names"), list):
-        raise SiameseError(f"{path / RUN_FILE} lacks the input shape or class names; the run is damaged, train it again")
+    validate_run_info(info, path / RUN_FILE)
     return Run(path, info)
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from siamese.errors import SiameseError
 
 # mkstemp creates files readable by the owner only; finished files get the usual
 # permissions, as if created with open(). Read once: os.umask can only be read by setting it.
@@ -19,7 +22,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], su
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
 
     The rename is atomic on POSIX, so readers see the old file or the new one, never a
-    partial one. ``suffix`` keeps an extension that a writer insists on (``.keras``).
+    partial one. Only a regular file is ever replaced. ``suffix`` keeps an extension that a writer insists on (``.keras``).
     """
     path = Path(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp" if not suffix else suffix, dir=path.parent)
@@ -30,6 +33,9 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], su
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
+        if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
+            # Replacing a link, device or FIFO would destroy something that is not ours.
+            raise SiameseError(f"{path} exists and is not a regular file (a link, folder, device or FIFO); it was left as it is")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from siamese.augment import augment
+from siamese.claims import claim_run_dir
 from siamese.config import TrainConfig
 from siamese.data import fingerprint
 from siamese.errors import SiameseError
 from siamese.pairs import make_pairs
-from siamese.rundir import HISTORY_FILE, MODEL_FILE, cancel_requested, clear_cancel_request, now, prepare_run_dir
+from siamese.rundir import HISTORY_FILE, MODEL_FILE, cancel_requested, clear_cancel_request, now
 from siamese.runs import Run, load_run, new_run_info, write_run_info
 from siamese.storage import atomic_write, write_text
 from siamese.training_data import TrainingData, load_training_data
@@ -195,11 +196,12 @@ def train(
         from siamese.multiworker import train_multiworker
 
         return train_multiworker(config, run_dir, read_cluster(), verbose=verbose, strategy=strategy)
+    # Claimed first, atomically: a second train into the same folder is refused at once,
+    # not after both have spent seconds loading data and TensorFlow.
     # Decoded images live in a temporary file (under TMPDIR), not in memory, so the
     # training set may be larger than RAM; the file goes when training ends.
-    with tempfile.TemporaryDirectory(prefix="siamese-train-") as workdir:
+    with claim_run_dir(run_dir, [config.train_dir, config.val_dir]), tempfile.TemporaryDirectory(prefix="siamese-train-") as workdir:
         data = load_training_data(config, Path(workdir))
-        prepare_run_dir(run_dir, data.root)
         return _fit(config, run_dir, data, verbose, strategy, extra_callbacks)
 
 

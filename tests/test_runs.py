@@ -112,9 +112,9 @@ def _copy_run(tiny_run, tmp_path):
     [
         ("{not json", "not valid JSON"),
         ("[1, 2]", "does not hold a JSON object"),
-        (json.dumps({"format_version": 99, "config": {}}), "format version 99"),
-        (json.dumps({"format_version": 1}), "lacks the input shape"),
-        (json.dumps({"format_version": "1", "config": {}}), "format version"),
+        (json.dumps({"format_version": 99, "config": {}}), "field format_version is 99, which this version of siamese cannot read"),
+        (json.dumps({"format_version": 1}), "field config is null, not an object of settings"),
+        (json.dumps({"format_version": "1", "config": {}}), "field format_version is \"1\""),
     ],
     ids=["malformed", "not-an-object", "future-version", "no-config", "version-not-a-number"],
 )
