@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from siamese.errors import SiameseError
+from siamese.thermal import PixelMapping
 
 # "auto" picks mixed_bfloat16 where the CPU computes bfloat16 natively, else float32
 # (``siamese.model.resolve_precision``). Defined here, not in siamese.model, so the
@@ -20,6 +21,7 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 USER_SETTINGS = (
     "train_dir", "epochs", "batch_size", "margin", "learning_rate", "input_shape", "seed",
     "validation_split", "val_dir", "precision", "calibration_split", "augment",
+    "unit", "window", "palette",
 )
 
 
@@ -39,6 +41,11 @@ class TrainConfig:
     precision: str = "auto"
     calibration_split: float = 0.15
     augment: bool = True  # shift, gain, ambient offset, noise: measured in README "Turning strangers away"
+    # How pixels become input (siamese.thermal.PixelMapping): the values' temperature unit,
+    # a fixed window in degrees Celsius, palette read-back. Old runs lack them: the defaults.
+    unit: str = "counts"
+    window: list[float] | None = None
+    palette: str | None = None
     class_names: list[str] = field(default_factory=list)
     data_fingerprint: str = ""
     n_train: int = 0
@@ -61,4 +68,5 @@ class TrainConfig:
         for ok, name, value, expected in checks:
             if not ok:
                 raise SiameseError(f"{name} {value!r} is not valid; use {expected}")
+        PixelMapping.from_config(self).validate()
 

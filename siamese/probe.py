@@ -53,7 +53,7 @@ def probe(run, image: str | os.PathLike[str] | bytes, threshold: float | None = 
     """Identify one image file (or its bytes): the nearest class by the run's rule, or unknown."""
     threshold, source, frr, class_thresholds = run.decision(threshold)
     source_image = image if isinstance(image, bytes) else Path(image)
-    embedding = run.embed(decode_image(source_image, run.input_shape)[None])
+    embedding = run.embed(decode_image(source_image, run.input_shape, run.pixels)[None])
     dist = run.scorer().class_distances(embedding)
     predicted, distance, accepted = decide(dist, threshold, class_thresholds)
     applied = float(class_thresholds[predicted[0]]) if class_thresholds is not None else float(threshold)
