@@ -253,15 +253,19 @@ def infer_shape(paths: Sequence[Path], pixels: PixelMapping | None = None) -> Sh
     per pixel, replicated to 3 channels: the reference network's input, as for the
     8-bit sample data.
     """
+    first_error = None
     for p in paths:
         try:
             arr = decode_image(p, pixels=pixels)
         except PixelMismatch:
             raise
-        except SiameseError:
+        except SiameseError as exc:
+            first_error = first_error or exc
             continue
         height, width, channels = arr.shape
         return (height, width, 1 if channels == 1 and (pixels is None or pixels.is_default) else 3)
+    if pixels is not None and not pixels.is_default and first_error is not None:
+        raise SiameseError(f"no image could be read ({pixels.describe()}); the first: {first_error}")
     raise SiameseError("no readable image found to infer the input shape from; pass --input-shape H,W,C")
 
 
