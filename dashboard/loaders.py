@@ -17,7 +17,7 @@ import streamlit as st
 
 import siamese
 from siamese import maps, selection
-from siamese.palettes import colour_image
+from siamese.display import colour_image
 from siamese.runs import REPRESENTATIVES_FILE, RUN_FILE
 
 Stamp = tuple[float, float]
@@ -147,12 +147,12 @@ def scan(path: str) -> siamese.Listing:
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
-def coloured(path: str, palette: str) -> Any:
-    """An image file coloured with a display palette (uint8 RGB)."""
-    return colour_image(path, palette)
+def coloured(path: str, palette: str, pixels: Any = None) -> Any:
+    """An image file coloured with a display palette (uint8 RGB), read with ``pixels`` (a run's mapping) when given."""
+    return colour_image(path, palette, pixels)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def coloured_bytes(data: bytes, palette: str) -> Any:
+def coloured_bytes(data: bytes, palette: str, pixels: Any = None) -> Any:
     """Uploaded image bytes coloured with a display palette (kept in memory only)."""
-    return colour_image(data, palette)
+    return colour_image(data, palette, pixels)

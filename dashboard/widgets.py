@@ -18,7 +18,7 @@ from siamese.palettes import PALETTES
 # Probes are single thermal frames; the same limit is set in .streamlit/config.toml
 # (server.maxUploadSize) and checked again here for callers that bypass the browser.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff"]
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "npy"]
 PALETTE_KEY = "_palette_choice"
 DEFAULT_PALETTE = "gray"
 SUGGESTION_LABELS = {"eer": "Equal error", "best_balance": "Best balance", "target_far": "1% accepted"}
@@ -100,14 +100,15 @@ def threshold_buttons(run: siamese.Run, suggestions: dict[str, dict[str, Any]]) 
 
 
 # Images -------------------------------------------------------------------------------------
-def image_grid(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, columns: int = 6, width: int = 120) -> None:
-    """Images in rows of ``columns``, each at its true aspect ratio; unreadable ones say why."""
+def image_grid(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, columns: int = 6, width: int = 120, pixels: Any = None) -> None:
+    """Images in rows of ``columns``, each at its true aspect ratio; unreadable ones say why.
+    ``pixels``: a run's mapping (``siamese.thermal.PixelMapping``) to read them with, e.g. its temperature window."""
     for start in range(0, len(paths), columns):
         cells = st.columns(columns)
         for cell, path, caption in zip(cells, paths[start : start + columns], captions[start : start + columns]):
             with cell:
                 try:
-                    st.image(loaders.coloured(path, palette), caption=caption, width=width)
+                    st.image(loaders.coloured(path, palette, pixels), caption=caption, width=width)
                 except siamese.SiameseError as exc:
                     st.caption(f"{caption}: {exc}")
 

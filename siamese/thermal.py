@@ -316,24 +316,34 @@ class PixelMapping:
         return positions.astype(np.float32)[..., None]
 
 
+def frame_values(source: str | os.PathLike[str] | bytes, max_pixels: int) -> np.ndarray | None:
+    """A file's raw values (H, W) float64 when it is a 16-bit, float or .npy frame; None for 8-bit images.
+
+    Raises:
+        SiameseError: the file cannot be read, or is larger than ``max_pixels``.
+    """
+    where = "the uploaded file" if isinstance(source, bytes) else str(source)
+    if is_npy(source):
+        return read_npy(source, where, max_pixels)
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            if img.size[0] * img.size[1] > max_pixels:
+                raise SiameseError(f"{where} is larger than the limit of {max_pixels} pixels")
+            img.load()
+            return image_values(img)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        raise SiameseError(f"{where} cannot be read as an image ({exc.__class__.__name__})") from None
+
+
 def celsius_of_file(source: str | os.PathLike[str] | bytes, unit: str, max_pixels: int) -> np.ndarray:
     """A radiometric file's temperatures in degrees Celsius (H, W) float64, for display.
 
     Raises:
-        SiameseError: the file is not a 16-bit, float or .npy frame, or cannot be read.
+        SiameseError: the file is not a 16-bit, float or .npy frame, or cannot be read;
+            ``PixelMismatch`` when it is 8-bit or its values are no scene in ``unit``.
     """
     where = "the uploaded file" if isinstance(source, bytes) else str(source)
-    if is_npy(source):
-        values = read_npy(source, where, max_pixels)
-    else:
-        try:
-            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
-                if img.size[0] * img.size[1] > max_pixels:
-                    raise SiameseError(f"{where} is larger than the limit of {max_pixels} pixels")
-                img.load()
-                values = image_values(img)
-        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
-            raise SiameseError(f"{where} cannot be read as an image ({exc.__class__.__name__})") from None
-        if values is None:
-            raise PixelMismatch(f"{where} is an 8-bit image, which cannot hold temperatures")
+    values = frame_values(source, max_pixels)
+    if values is None:
+        raise PixelMismatch(f"{where} is an 8-bit image, which cannot hold temperatures")
     return PixelMapping(unit).celsius(values, where)

@@ -8,6 +8,7 @@ import charts
 import loaders
 import pickers
 import streamlit as st
+import thermal_views
 import widgets
 
 import siamese
@@ -48,11 +49,12 @@ else:
 palette = widgets.palette_choice()
 cells = st.columns(1 + NEAREST_SHOWN)
 with cells[0]:
-    st.image(loaders.coloured_bytes(data, palette), caption=f"probe: {name}", width=150)
+    st.image(loaders.coloured_bytes(data, palette, run.pixels), caption=f"probe: {name}", width=150)
 for cell, (class_name, distance, path) in zip(cells[1:], selection.nearest_representatives(run, result.distances, NEAREST_SHOWN)):
     with cell:
         if path is not None:
-            widgets.image_grid([str(path)], [f"{class_name} · distance {distance:.3g}"], palette=palette, columns=1, width=150)
+            widgets.image_grid([str(path)], [f"{class_name} · distance {distance:.3g}"], palette=palette, columns=1, width=150, pixels=run.pixels)
+thermal_views.probe_section(data, name, run, palette)
 
 left, right = st.columns(2)
 with left:

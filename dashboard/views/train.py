@@ -11,6 +11,7 @@ import charts
 import pickers
 import roots
 import streamlit as st
+import thermal_views
 
 import siamese
 from siamese.config import PRECISIONS
@@ -50,6 +51,7 @@ with st.form("train"):
         help="Vary each pair's images by small shifts, gain, ambient offset and sensor noise. On the sample data it raised the strangers "
              "turned away at the calibrated threshold from 84% to 99% (README).",
     )
+    pixel_inputs = thermal_views.train_inputs(dataset, DEFAULTS)
     start = st.form_submit_button("Start training", type="primary")
 
 if start:
@@ -60,6 +62,7 @@ if start:
             train_dir=str(dataset), epochs=int(epochs), batch_size=int(batch_size), margin=float(margin),
             learning_rate=float(learning_rate), input_shape=list(parse_shape(input_shape)) if input_shape.strip() else None,
             seed=int(seed), validation_split=float(validation_split), calibration_split=float(calibration_split), augment=bool(augment), precision=precision,
+            **thermal_views.pixel_settings(pixel_inputs),
         )
         roots.runs_root().mkdir(parents=True, exist_ok=True)
         run_dir = roots.runs_root() / unique_run_name(roots.runs_root())
