@@ -31,6 +31,8 @@ READINGS = [
     ("(a) 8-bit AGC PNG", "agc-png", {}),
     ("(b) centikelvin, per-frame stretch", "centikelvin-png", {"unit": "centikelvin"}),
     ("(c) centikelvin, window 28:38", "centikelvin-png", {"unit": "centikelvin", "window": [28.0, 38.0]}),
+    # A window over the whole scene (room, hair, clothing and face), not the face alone.
+    ("(c2) centikelvin, window 15:40", "centikelvin-png", {"unit": "centikelvin", "window": [15.0, 40.0]}),
     ("(d) ironbow read as RGB", "ironbow-png", {}),
     ("(e) ironbow read back (palette)", "ironbow-png", {"palette": "ironbow"}),
 ]
@@ -68,7 +70,7 @@ def main() -> None:
             if (seed, label) in done:
                 continue
             clean, hot = write_data(args.out, seed, fmt, 0.0), write_data(args.out, seed, fmt, args.hot_objects)
-            run_dir = args.out / "runs" / f"seed{seed}-{label[1]}"
+            run_dir = args.out / "runs" / f"seed{seed}-{label[1:label.index(')')]}"
             started = time.monotonic()
             if not (run_dir / "run.json").exists():
                 config = siamese.TrainConfig(train_dir=str(clean / "train"), epochs=args.epochs, seed=seed, input_shape=[60, 80, 3], **pixels)
