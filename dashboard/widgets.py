@@ -113,12 +113,12 @@ def image_grid(paths: list[str], captions: list[str], palette: str = DEFAULT_PAL
                     st.caption(f"{caption}: {exc}")
 
 
-def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, width: int = 110) -> None:
+def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, width: int = 110, pixels: Any = None) -> None:
     """A few images side by side in one element (they wrap instead of overflowing a narrow cell)."""
     images, shown = [], []
     for path, caption in zip(paths, captions):
         try:
-            images.append(loaders.coloured(path, palette))
+            images.append(loaders.coloured(path, palette, pixels))
             shown.append(caption)
         except siamese.SiameseError as exc:
             st.caption(f"{caption}: {exc}")

@@ -83,7 +83,7 @@ with images_column:
             map_selection.clear(picked)
             st.rerun()
         paths, captions = map_selection.selected_images(run, table, overlay, chosen)
-        widgets.image_grid(paths, captions, palette=palette, columns=3, width=110)
+        widgets.image_grid(paths, captions, palette=palette, columns=3, width=110, pixels=run.pixels)
 
 st.subheader("Representatives")
 st.caption("One per class: the t-SNE medoid (the original's choice) and the embedding-space medoid, side by side where they differ.")
@@ -95,9 +95,9 @@ for start in range(0, len(pairs), per_row):
         with cell, st.container(border=True):
             st.markdown(f"**{name}**")
             if tsne_image == embedding_image:
-                widgets.image_row([str(tsne_image)], [f"{tsne_image.name} (both methods)"], palette=palette, width=120)
+                widgets.image_row([str(tsne_image)], [f"{tsne_image.name} (both methods)"], palette=palette, width=120, pixels=run.pixels)
             else:
                 widgets.image_row(
                     [str(tsne_image), str(embedding_image)],
-                    [f"t-SNE: {tsne_image.stem}", f"embedding: {embedding_image.stem}"], palette=palette, width=110,
+                    [f"t-SNE: {tsne_image.stem}", f"embedding: {embedding_image.stem}"], palette=palette, width=110, pixels=run.pixels,
                 )
