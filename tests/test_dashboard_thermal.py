@@ -10,7 +10,8 @@ import dashboard_fixtures
 import numpy as np
 import pytest
 import thermal_fixtures
-from dashboard_fixtures import DashboardData, open_page, texts
+from dashboard_fixtures import DASHBOARD, DashboardData, open_page, texts
+from streamlit.testing.v1 import AppTest
 from thermal_fixtures import a_test_frame
 
 import siamese
@@ -114,3 +115,15 @@ def test_train_form_offers_unit_window_and_palette_with_a_suggestion(thermal_env
 def test_an_8_bit_dataset_shows_no_temperature_section(dashboard_env):
     at = open_page("data.py")
     assert not any(h.value == "Temperatures" for h in at.subheader)
+
+
+@pytest.mark.parametrize("page", ["embeddings.py", "evaluate.py"])
+def test_other_pages_open_on_a_radiometric_run(thermal_env: DashboardData, page: str):
+    at = open_page(page)
+    assert not at.error, texts(at)
+
+
+def test_home_scores_a_radiometric_run_on_its_frames(thermal_env: DashboardData):
+    # Home embeds the test and unknown frames on first paint: more than AppTest's usual 30 s on a busy machine.
+    at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=180).run()
+    assert not at.exception and not at.error, texts(at)
