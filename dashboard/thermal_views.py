@@ -45,6 +45,11 @@ def suggested_window(dataset: str, unit: str) -> tuple[float, float] | None:
     return temperatures.suggest_window(siamese.scan_folder(dataset), unit)
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def skin_range(dataset: str, unit: str) -> tuple[float, float] | None:
+    return temperatures.skin_range(siamese.scan_folder(dataset), unit)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def file_celsius(source: str | bytes, unit: str) -> np.ndarray:
     return celsius_of_file(source, unit, MAX_IMAGE_PIXELS)
@@ -115,10 +120,10 @@ def dataset_section(dataset: Path, listing: siamese.Listing, run: siamese.Run | 
     default = run_unit if run_unit and display_pixels(run, listing.paths[0]).radiometric else unit
     unit = cols[0].selectbox("Values are in", UNITS[1:], index=UNITS[1:].index(default), format_func=UNIT_LABELS.get, key="data_unit",
                              help="Guessed from the values (the unit that puts the frames' median between -30 and 60 °C); the run's own unit when it was trained on these frames.")
-    window = suggested_window(str(dataset), unit)
-    if window is not None:
-        cols[1].caption(f"Skin (the warmest fifth of each frame) lies mostly between {window[0] + 1:g} and {window[1] - 1:g} °C: "
-                        f"a temperature window of **{window[0]:g}:{window[1]:g}** °C keeps it, the same for every image (Train page).")
+    window, skin = suggested_window(str(dataset), unit), skin_range(str(dataset), unit)
+    if window is not None and skin is not None:
+        cols[1].caption(f"Skin (the warmest fifth of each frame) lies mostly between {skin[0]:.1f} and {skin[1]:.1f} °C. "
+                        f"Suggested temperature window, from the room to above the skin: **{window[0]:g}:{window[1]:g}** °C, the same for every image (Train page).")
     shown = run.pixels.window if run is not None and run.pixels.window and run_unit == unit else window
     st.plotly_chart(temperature_histograms(class_temperatures(str(dataset), unit), shown), config={"displaylogo": False})
     names = [roots.display_path(p) for p in listing.paths]

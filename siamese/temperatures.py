@@ -14,10 +14,13 @@ from siamese.thermal import UNITS, celsius_of_file, frame_values, to_celsius
 
 # A scene with people in it: its median temperature lies in this range (degrees Celsius).
 SCENE_CELSIUS = (-30.0, 60.0)
-# The warmest fifth of a face frame is mostly skin; the window spans its 5th to 95th
-# percentile with a degree to spare each side.
+# The warmest fifth of a face frame is mostly skin. The suggested window spans the scene,
+# from the room (the 5th percentile of all pixels) to the skin's 95th percentile, a degree
+# to spare each side: on the synthetic faces a scene-wide window (15:40) kept more of who
+# a person is (hair, outline) than a face-only one (28:38); README "Thermal images as temperatures".
 SKIN_QUANTILE = 0.8
-WINDOW_PERCENTILES = (5.0, 95.0)
+ROOM_PERCENTILE = 5.0
+SKIN_PERCENTILES = (5.0, 95.0)
 
 
 def _spread(paths: Sequence[Path], count: int) -> list[Path]:
@@ -73,17 +76,30 @@ def skin_temperatures(frames: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate([f[f >= np.quantile(f, SKIN_QUANTILE)] for f in frames]) if frames else np.zeros(0)
 
 
-def suggest_window(listing: Listing, unit: str, sample: int = 24) -> tuple[float, float] | None:
-    """A temperature window for faces: the skin's 5th to 95th percentile, widened by 1 degree
-    each side and rounded outward to whole degrees; None when no frame is readable."""
+def skin_range(listing: Listing, unit: str, sample: int = 24) -> tuple[float, float] | None:
+    """The skin's 5th and 95th percentile (degrees Celsius) over up to ``sample`` frames; None when none is readable."""
+    skin = skin_temperatures(_frames(listing, unit, sample))
+    return (float(np.percentile(skin, SKIN_PERCENTILES[0])), float(np.percentile(skin, SKIN_PERCENTILES[1]))) if skin.size else None
+
+
+def _frames(listing: Listing, unit: str, sample: int) -> list[np.ndarray]:
     frames = []
     for path in _spread(listing.paths, sample):
         try:
             frames.append(celsius_of_file(path, unit, MAX_IMAGE_PIXELS))
         except SiameseError:
             continue
+    return frames
+
+
+def suggest_window(listing: Listing, unit: str, sample: int = 24) -> tuple[float, float] | None:
+    """A temperature window for face frames that spans the scene: from the room (the 5th
+    percentile of all pixels) to the skin's 95th percentile, widened by 1 degree each side
+    and rounded outward to whole degrees; None when no frame is readable."""
+    frames = _frames(listing, unit, sample)
     skin = skin_temperatures(frames)
     if not skin.size:
         return None
-    low, high = np.percentile(skin, WINDOW_PERCENTILES)
+    low = np.percentile(np.concatenate([f.ravel() for f in frames]), ROOM_PERCENTILE)
+    high = np.percentile(skin, SKIN_PERCENTILES[1])
     return float(np.floor(low - 1.0)), float(np.ceil(high + 1.0))

@@ -66,7 +66,7 @@ def test_data_page_shows_temperatures_per_class_and_a_heat_map_in_celsius(therma
     assert (trace["zmin"], trace["zmax"]) == (28, 38)  # coloured over the run's window
     celsius = _array(trace["z"])
     assert celsius.shape == (60, 80) and 15 < celsius.min() and 33 < celsius.max() < 40  # degrees Celsius of a face frame
-    assert "window of" in texts(at)  # the suggested window, from the skin temperatures
+    assert "Suggested temperature window" in texts(at)  # from the room and skin temperatures
 
 
 def test_choosing_another_image_redraws_the_heat_map(thermal_env: DashboardData):
