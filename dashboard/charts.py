@@ -17,6 +17,7 @@ SVG_POINT_LIMIT = 1000
 ROC_POINTS = 1000
 CLASS_COLOURS = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
 REPRESENTATIVE_COLOUR = "#111111"
+RUN_COLOURS = px.colors.qualitative.D3
 SET_COLOURS = {"right class": "#2a9d8f", "wrong class": "#e76f51", "unknown": "#6d597a"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white"}
 
@@ -102,7 +103,35 @@ def training_curves(history: pd.DataFrame, total_epochs: int) -> go.Figure:
     return fig
 
 
-def distance_histograms(groups: Mapping[str, Sequence[float]], threshold: float, bins: int = 40) -> go.Figure:
+def compared_training_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure:
+    """Several runs' loss and pair accuracy per epoch overlaid: one colour per run, validation dashed.
+
+    Each run's line is narrower than the one before, so identical histories (one network
+    with representatives chosen twice) still show every run's colour.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Contrastive loss", "Pair accuracy"))
+    for i, (run, history) in enumerate(histories.items()):
+        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+        shown = False
+        for col, metric in ((1, "loss"), (2, "pair_accuracy")):
+            for prefix, dash in (("", "solid"), ("val_", "dash")):
+                name = prefix + metric
+                if name in history.columns and len(history):
+                    fig.add_trace(go.Scatter(
+                        x=history["epoch"], y=history[name], mode="lines+markers", name=run, legendgroup=run, showlegend=not shown,
+                        line={"color": colour, "dash": dash, "width": max(1.5, 5.0 - 1.5 * i)}, marker={"size": max(4, 8 - 2 * i)},
+                        hovertemplate=f"{run}<br>epoch %{{x}}: {name.replace('_', ' ')} %{{y:.4f}}<extra></extra>",
+                    ), row=1, col=col)
+                    shown = True
+    epochs = max((int(h["epoch"].max()) for h in histories.values() if len(h)), default=1)
+    step = next((n * 10**k for k in range(6) for n in (1, 2, 5) if n * 10**k >= epochs / 10), None)  # whole epochs, about ten ticks
+    fig.update_xaxes(title_text="epoch", range=[0.5, epochs + 0.5], tick0=0, dtick=step)
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_layout(**LAYOUT, height=340, legend={"title": {"text": "run (validation dashed)"}})
+    return fig
+
+
+def distance_histograms(groups: Mapping[str, Sequence[float]], threshold: float, bins: int = 40, threshold_text: str | None = None) -> go.Figure:
     """Overlaid histograms of nearest-class distance per group, with the threshold line.
 
     The counts are binned here (shared edges for every group) and drawn as bars, so the
@@ -120,7 +149,7 @@ def distance_histograms(groups: Mapping[str, Sequence[float]], threshold: float,
                 x=centres, y=counts, width=width, name=f"{name} ({len(values)})", opacity=0.6, marker_color=SET_COLOURS.get(name),
                 hovertemplate="distance %{x:.3g}<br>%{y} images<extra></extra>",
             ))
-    fig.add_vline(x=threshold, line={"color": "#000", "dash": "dash", "width": 2}, annotation_text=f"threshold {threshold:.3g}")
+    fig.add_vline(x=threshold, line={"color": "#000", "dash": "dash", "width": 2}, annotation_text=f"threshold {threshold_text or threshold}")
     fig.update_layout(**LAYOUT, barmode="overlay", bargap=0, height=340, title="Distance to the nearest class", xaxis_title="distance", yaxis_title="images")
     return fig
 
@@ -180,15 +209,17 @@ def cmc_curve(rates: Sequence[float], identified_rate: float) -> go.Figure:
     return fig
 
 
-def class_distance_bars(distances: Mapping[str, float], threshold: float, nearest: str) -> go.Figure:
-    """Distance from a probe to every class, nearest first, with the threshold line."""
+def class_distance_bars(distances: Mapping[str, float], threshold: float, nearest: str, threshold_text: str | None = None) -> go.Figure:
+    """Distance from a probe to every class, nearest first, with the threshold line; its label
+    (``threshold_text``, the page's own writing of the value) sits in front of the bars."""
     ordered = sorted(distances.items(), key=lambda kv: kv[1])
     fig = go.Figure(go.Bar(
         x=[k for k, _ in ordered], y=[v for _, v in ordered],
         marker_color=["#e63946" if k == nearest else "#8d99ae" for k, _ in ordered],
         hovertemplate="%{x}: %{y:.3g}<extra></extra>",
     ))
-    fig.add_hline(y=threshold, line={"color": "#000", "dash": "dash", "width": 2}, annotation_text=f"threshold {threshold:.3g}")
+    fig.add_hline(y=threshold, line={"color": "#000", "dash": "dash", "width": 2}, layer="above", annotation_text=f"threshold {threshold_text or threshold}",
+                  annotation_position="top left", annotation_bgcolor="rgba(255,255,255,0.9)")
     fig.update_layout(**LAYOUT, height=320, title="Distance to each class", yaxis_title="distance")
     return fig
 

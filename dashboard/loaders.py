@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import roots
 import streamlit as st
 
 import siamese
-from siamese import maps, selection
+from siamese import maps, neighbours, selection
+from siamese.compare import CompareResult, compare_runs
 from siamese.display import colour_image
 from siamese.runs import REPRESENTATIVES_FILE, RUN_FILE
 
@@ -100,6 +102,21 @@ def dir_far(run: siamese.Run, test_dir: Path | None, unknown_dir: Path | None) -
     return _dir_far(*cache_key(run, test_dir, unknown_dir))
 
 
+# Runs side by side -------------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner="Evaluating every run on the same images...")
+def _comparison(keys: tuple[tuple[Any, ...], ...], test_dir: str, unknown_dir: str | None) -> CompareResult:
+    # Each run's evaluation is the one Evaluate and Home cache: a run already evaluated there is not embedded again.
+    return compare_runs(
+        [key[0] for key in keys], test_dir, unknown_dir, show_path=roots.display_path,
+        evaluator=lambda run, test, unknown: _evaluation(*cache_key(run, test, unknown)),
+    )
+
+
+def comparison(run_dirs: list[Path], test_dir: Path, unknown_dir: Path | None) -> CompareResult:
+    """The runs side by side on these folders (``siamese.compare.compare_runs``), kept until a run changes."""
+    return _comparison(tuple(cache_key(load_run(path)) for path in run_dirs), str(test_dir), str(unknown_dir) if unknown_dir else None)
+
+
 # Maps -----------------------------------------------------------------------------------
 @st.cache_data(max_entries=32, show_spinner="Computing the map (t-SNE); it is kept in the run folder and reopens at once...")
 def _training_map(run_path: str, stamp: Stamp, method: str, perplexity: float, seed: int) -> pd.DataFrame:
@@ -137,6 +154,30 @@ def probe(run: siamese.Run, data: bytes, threshold: float | None = None) -> siam
     """``siamese.probe`` on uploaded bytes, cached in memory so moving the threshold back and
     forth does not embed the image again."""
     return _probe(*cache_key(run), data, threshold)
+
+
+# Neighbours -------------------------------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner="Reading the training images' embeddings...")
+def _training_set(run_path: str, stamp: Stamp) -> neighbours.TrainingSet:
+    return neighbours.training_set(load_run(run_path))
+
+
+def training_set(run: siamese.Run) -> neighbours.TrainingSet:
+    """The run's training images as embeddings, to find a probe's nearest ones (``siamese.neighbours.training_set``)."""
+    return _training_set(*cache_key(run))
+
+
+@st.cache_resource(max_entries=64, show_spinner="Embedding the image...")
+def _file_embedding(run_path: str, stamp: Stamp, path: str) -> Any:
+    embeddings, kept, skipped = load_run(run_path).embed_files([Path(path)])
+    if not len(kept):
+        raise siamese.SiameseError(skipped[0].reason if skipped else f"{path} cannot be read as an image")
+    return embeddings[0]
+
+
+def file_embedding(run: siamese.Run, path: str | os.PathLike[str]) -> Any:
+    """One image file's embedding (a test image on the map, say), cached."""
+    return _file_embedding(*cache_key(run, path))
 
 
 # Files ----------------------------------------------------------------------------------

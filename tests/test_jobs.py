@@ -46,6 +46,7 @@ def test_the_job_command_line_gives_back_every_setting(tmp_path: Path, augment: 
                          seed=5, validation_split=0.1, val_dir=str(tmp_path / "val"), precision="float32", calibration_split=0.2, augment=augment)
     command = train_command(config, tmp_path / "run")
     assert command[1:4] == ["-m", "siamese", "train"]
+    assert [a for a in command if a.endswith("augment")] == ["--augment" if augment else "--no-augment"]
     args = build_parser().parse_args(command[3:])
     for name in USER_SETTINGS:
         value = getattr(args, name)
@@ -78,3 +79,10 @@ def test_the_job_command_line_gives_back_the_pixel_mapping(tmp_path: Path, pixel
     config = TrainConfig(train_dir=str(tmp_path / "data"), **pixels)
     args = build_parser().parse_args(train_command(config, tmp_path / "run")[3:])
     assert (args.unit, args.window, args.palette) == (config.unit, config.window, config.palette)
+
+
+def test_a_job_asked_to_represent_says_so_in_its_command_line(tmp_path: Path):
+    config = TrainConfig(train_dir=str(tmp_path / "data"))
+    assert "--represent" not in train_command(config, tmp_path / "run")
+    command = train_command(config, tmp_path / "run", represent=True)
+    assert build_parser().parse_args(command[3:]).represent is True
