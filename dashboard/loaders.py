@@ -19,8 +19,8 @@ import streamlit as st
 import siamese
 from siamese import maps, neighbours, selection
 from siamese.compare import CompareResult, compare_runs
+from siamese.display import colour_image
 from siamese.limits import COLOUR_CACHE_ENTRIES, THUMBNAIL_SIDE
-from siamese.palettes import colour_image
 from siamese.runs import REPRESENTATIVES_FILE, RUN_FILE
 
 Stamp = tuple[float, float]
@@ -191,12 +191,13 @@ def scan(path: str) -> siamese.Listing:
 # Thumbnails of at most THUMBNAIL_SIDE pixels a side (uint8 RGB), so the cache's bytes are
 # bounded by its entries: COLOUR_CACHE_ENTRIES x 256 x 256 x 3 bytes = COLOUR_CACHE_BYTES.
 @st.cache_data(max_entries=COLOUR_CACHE_ENTRIES, show_spinner=False)
-def _coloured(path: str, palette: str) -> Any:
-    return colour_image(path, palette, max_side=THUMBNAIL_SIDE)
+def _coloured(path: str, palette: str, pixels: Any = None) -> Any:
+    return colour_image(path, palette, pixels, max_side=THUMBNAIL_SIDE)
 
 
-def coloured(path: str | os.PathLike[str], palette: str) -> Any:
-    """A thumbnail of an image file coloured with a display palette (uint8 RGB).
+def coloured(path: str | os.PathLike[str], palette: str, pixels: Any = None) -> Any:
+    """A thumbnail of an image file coloured with a display palette (uint8 RGB), read with
+    ``pixels`` (a run's mapping) when given.
 
     Paths come from run files too (representatives.json, map.csv), so a file outside the
     dashboard's data and run folders is refused, however the run names it.
@@ -206,10 +207,10 @@ def coloured(path: str | os.PathLike[str], palette: str) -> Any:
     """
     if not roots.within_roots(path, [*roots.data_roots(), *roots.run_roots()]):
         raise siamese.SiameseError(f"{Path(path).name} lies outside the dashboard's data and run folders, so it is not shown")
-    return _coloured(str(path), palette)
+    return _coloured(str(path), palette, pixels)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def coloured_bytes(data: bytes, palette: str) -> Any:
+def coloured_bytes(data: bytes, palette: str, pixels: Any = None) -> Any:
     """A thumbnail of uploaded image bytes coloured with a display palette (kept in memory only)."""
-    return colour_image(data, palette, max_side=THUMBNAIL_SIDE)
+    return colour_image(data, palette, pixels, max_side=THUMBNAIL_SIDE)

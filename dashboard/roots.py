@@ -121,9 +121,10 @@ def _has_images(folder: Path) -> bool:
 
 
 def _is_dataset(folder: Path) -> bool:
-    """A dataset is a folder with at least one sub-folder that holds images."""
+    """A dataset is a folder with at least one sub-folder that holds images; a run folder is
+    not one of them (its embeddings.npy is no thermal frame)."""
     try:
-        return any(e.is_dir() and not e.name.startswith(".") and _has_images(Path(e.path)) for e in os.scandir(folder))
+        return any(e.is_dir() and not e.name.startswith(".") and not (Path(e.path) / RUN_FILE).exists() and _has_images(Path(e.path)) for e in os.scandir(folder))
     except OSError:
         return False
 

@@ -121,24 +121,25 @@ def threshold_buttons(run: siamese.Run, suggestions: dict[str, dict[str, Any]]) 
 
 
 # Images -------------------------------------------------------------------------------------
-def image_grid(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, columns: int = 6, width: int = 120) -> None:
-    """Images in rows of ``columns``, each at its true aspect ratio; unreadable ones say why."""
+def image_grid(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, columns: int = 6, width: int = 120, pixels: Any = None) -> None:
+    """Images in rows of ``columns``, each at its true aspect ratio; unreadable ones say why.
+    ``pixels``: a run's mapping (``siamese.thermal.PixelMapping``) to read them with, e.g. its temperature window."""
     for start in range(0, len(paths), columns):
         cells = st.columns(columns)
         for cell, path, caption in zip(cells, paths[start : start + columns], captions[start : start + columns]):
             with cell:
                 try:
-                    st.image(loaders.coloured(path, palette), caption=caption, width=width)
+                    st.image(loaders.coloured(path, palette, pixels), caption=caption, width=width)
                 except siamese.SiameseError as exc:
                     st.caption(f"{caption}: {messages.user_message(exc)}")
 
 
-def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, width: int = 110) -> None:
+def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, width: int = 110, pixels: Any = None) -> None:
     """A few images side by side in one element (they wrap instead of overflowing a narrow cell)."""
     images, shown = [], []
     for path, caption in zip(paths, captions):
         try:
-            images.append(loaders.coloured(path, palette))
+            images.append(loaders.coloured(path, palette, pixels))
             shown.append(caption)
         except siamese.SiameseError as exc:
             st.caption(f"{caption}: {messages.user_message(exc)}")

@@ -21,12 +21,14 @@ from siamese.representatives import represent
 from siamese.rundir import request_cancel
 from siamese.runs import Run, list_runs, load_run
 from siamese.split import split_dataset
+from siamese.thermal import PixelMapping
 from siamese.training import train
 
 __all__ = [
     "Dataset",
     "Evaluation",
     "Listing",
+    "PixelMapping",
     "ProbeResult",
     "Run",
     "SiameseError",

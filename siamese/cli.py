@@ -30,7 +30,8 @@ from siamese.schema import paths_outside
 from siamese.scoring import RULES
 from siamese.split import split_dataset
 from siamese.supervisor import train_on_workers
-from siamese.synthetic import write_sample_dataset
+from siamese.synthetic import FORMATS, write_sample_dataset
+from siamese.thermal import READBACK_PALETTES, UNITS, parse_window
 from siamese.training import STRATEGIES, make_strategy, train
 
 # The defaults of `train` and `represent` are TrainConfig's and represent()'s own, read
@@ -91,6 +92,13 @@ def _shape(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _window(text: str) -> list[float]:
+    try:
+        return list(parse_window(text))
+    except SiameseError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m siamese", description="Siamese networks for identifying thermal faces.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -105,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--near-twins", type=_count, default=0,
                    help="strangers that closely resemble known people (unknown/twin_01 ...; twin i copies identity i)")
+    p.add_argument("--format", dest="fmt", choices=FORMATS, default="agc-png",
+                   help="agc-png: 8-bit automatic-gain PNG (default); centikelvin-png: 16-bit PNG of 0.01 K; celsius-npy: float32 .npy of degrees C; "
+                        "ironbow-png: the 8-bit image coloured with the ironbow palette")
+    p.add_argument("--hot-objects", type=_number, default=0.0, metavar="FRACTION",
+                   help="share of test and unknown images that also show a cup of tea at 60 C in a bottom corner")
 
     p = sub.add_parser("split", help="copy a dataset into train/ and test/ (never moves)")
     p.add_argument("data", type=Path)
@@ -131,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vary training pairs (mirror, shift, gain, ambient offset, sensor noise)")
     p.add_argument("--calibration-split", type=_number, default=d["calibration_split"],
                    help="fraction of each class (of 3 or more images) held out, never trained on, to calibrate the threshold; 0 turns it off")
+    p.add_argument("--unit", choices=UNITS, default=d["unit"],
+                   help="what the values of 16-bit PNG/TIFF, float TIFF and .npy frames are; counts (default): no temperature, each frame stretched over its own range")
+    p.add_argument("--window", type=_window, default=d["window"], metavar="LOW:HIGH",
+                   help="degrees Celsius mapped to the network's 0..1 for every image, e.g. 28:38 for faces (needs --unit)")
+    p.add_argument("--palette", choices=READBACK_PALETTES, default=d["palette"],
+                   help="read 8-bit colour exports back through this palette to one value per pixel (auto: detect it)")
     p.add_argument("--seed", type=_seed, default=d["seed"])
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
@@ -209,7 +228,7 @@ def cmd_sample_data(args) -> None:
     counts = write_sample_dataset(
         args.out, identities=args.identities, per_identity=args.per_identity,
         unknown_identities=args.unknown_identities, unknown_per_identity=args.unknown_per_identity,
-        test_fraction=args.test_fraction, seed=args.seed, near_twins=args.near_twins,
+        test_fraction=args.test_fraction, seed=args.seed, near_twins=args.near_twins, fmt=args.fmt, hot_objects=args.hot_objects,
     )
     print(f"wrote {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from siamese.errors import SiameseError
 from siamese.limits import check_input_shape, check_seed
+from siamese.thermal import PixelMapping
 
 # "auto" picks mixed_bfloat16 where the CPU computes bfloat16 natively, else float32
 # (``siamese.model.resolve_precision``). Defined here, not in siamese.model, so the
@@ -21,6 +22,7 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 USER_SETTINGS = (
     "train_dir", "epochs", "batch_size", "margin", "learning_rate", "input_shape", "seed",
     "validation_split", "val_dir", "precision", "calibration_split", "augment",
+    "unit", "window", "palette",
 )
 
 
@@ -40,6 +42,11 @@ class TrainConfig:
     precision: str = "auto"
     calibration_split: float = 0.15
     augment: bool = True  # shift, gain, ambient offset, noise: measured in README "Turning strangers away"
+    # How pixels become input (siamese.thermal.PixelMapping): the values' temperature unit,
+    # a fixed window in degrees Celsius, palette read-back. Old runs lack them: the defaults.
+    unit: str = "counts"
+    window: list[float] | None = None
+    palette: str | None = None
     class_names: list[str] = field(default_factory=list)
     data_fingerprint: str = ""
     n_train: int = 0
@@ -66,4 +73,5 @@ class TrainConfig:
         if self.input_shape:
             check_input_shape(self.input_shape, "the input shape " + ",".join(map(str, self.input_shape)),
                               "choose a smaller one such as 60,80,3 (every image is resized to it)")
+        PixelMapping.from_config(self).validate()
 

@@ -18,10 +18,11 @@ from PIL import Image, UnidentifiedImageError
 
 from siamese.errors import SiameseError
 from siamese.limits import MAX_FILE_PIXELS, check_file_pixels, check_input_shape
+from siamese.thermal import PixelMapping, PixelMismatch, is_npy, read_npy, stretch
 
 log = logging.getLogger("siamese")
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".npy")  # .npy: 2-D thermal frames (siamese.thermal)
 # siamese.limits.MAX_FILE_PIXELS, also given to Pillow so a decompression bomb is
 # refused from its header, before any pixel is decoded.
 MAX_IMAGE_PIXELS = MAX_FILE_PIXELS
@@ -187,14 +188,7 @@ def _to_float(img: Image.Image) -> np.ndarray:
         # 16-bit (and 32-bit) thermal frames carry more than 8 bits of temperature:
         # scale by the frame's own range instead of clipping to 8 bits.
         arr = np.asarray(img, dtype=np.float64)
-        if arr.ndim == 3:
-            arr = arr[..., 0]
-        finite = np.isfinite(arr)
-        if not finite.any():
-            return np.zeros(arr.shape + (1,), np.float32)
-        lo, hi = float(arr[finite].min()), float(arr[finite].max())
-        scaled = (np.where(finite, arr, lo) - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
-        return scaled.astype(np.float32)[..., None]
+        return stretch(arr[..., 0] if arr.ndim == 3 else arr).astype(np.float32)[..., None]
     if img.mode == "RGBA" or img.mode == "LA" or (img.mode == "P" and "transparency" in img.info):
         # Flatten transparency onto black, the cold background of a thermal frame.
         rgba = img.convert("RGBA")
@@ -206,19 +200,29 @@ def _to_float(img: Image.Image) -> np.ndarray:
     return arr[..., None] if arr.ndim == 2 else arr
 
 
-def decode_image(source: str | os.PathLike[str] | bytes, input_shape: Shape | None = None) -> np.ndarray:
+def decode_image(
+    source: str | os.PathLike[str] | bytes, input_shape: Shape | None = None, pixels: PixelMapping | None = None
+) -> np.ndarray:
     """Decode one image file (or its bytes) into float32 (H, W, C) in [0, 1].
 
     The image is converted to ``input_shape``'s channels (gray <-> RGB) and resized to
     its height and width; without ``input_shape`` it keeps its own size and channels.
+    ``pixels`` (a run's ``siamese.thermal.PixelMapping``) says how values become input:
+    temperatures through a window, or colours read back through a palette; by default
+    8-bit images as they are and wider frames stretched over their own range.
 
     Raises:
         SiameseError: the file is missing, not an image, truncated, or larger than
-            ``MAX_IMAGE_PIXELS`` (refused before decoding).
+            ``MAX_IMAGE_PIXELS`` (refused before decoding); ``PixelMismatch`` when it
+            cannot be read the way ``pixels`` says (an 8-bit image given a temperature unit).
     """
     where = "the uploaded file" if isinstance(source, bytes) else str(source)
     if not isinstance(source, bytes) and os.path.exists(source) and not _is_regular(Path(source)):
         raise SiameseError(f"{where} is {NOT_REGULAR}; give an image file")
+    pixels = pixels or PixelMapping()
+    if is_npy(source):
+        arr = pixels.from_values(read_npy(source, where, MAX_IMAGE_PIXELS), where)
+        return arr if input_shape is None else fit_to_shape(arr, input_shape)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on damaged metadata
@@ -229,7 +233,7 @@ def decode_image(source: str | os.PathLike[str] | bytes, input_shape: Shape | No
                 if w < 1 or h < 1:
                     raise SiameseError(f"{where} has no pixels")
                 img.load()
-                arr = _to_float(img)
+                arr = _to_float(img) if pixels.is_default else pixels.from_image(img, where)
     except SiameseError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -258,32 +262,43 @@ def fit_to_shape(arr: np.ndarray, input_shape: Shape) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def infer_shape(paths: Sequence[Path]) -> Shape:
+def infer_shape(paths: Sequence[Path], pixels: PixelMapping | None = None) -> Shape:
     """The shape of the first readable image: (H, W, 1) for gray, (H, W, 3) otherwise.
+
+    Read with a temperature unit or palette read-back (``pixels``), an image is one value
+    per pixel, replicated to 3 channels: the reference network's input, as for the
+    8-bit sample data.
 
     Raises:
         SiameseError: no file is readable (with the first file's reason), or the first
             readable image is outside the network's limits (``siamese.limits.check_input_shape``).
+        PixelMismatch: a file cannot be read the way ``pixels`` says.
     """
     first_reason = None
     for p in paths:
         try:
-            arr = decode_image(p)
+            arr = decode_image(p, pixels=pixels)
+        except PixelMismatch:
+            raise
         except SiameseError as exc:
             first_reason = first_reason or str(exc)
             continue
         height, width, channels = arr.shape
-        shape = (height, width, 1 if channels == 1 else 3)
+        shape = (height, width, 1 if channels == 1 and (pixels is None or pixels.is_default) else 3)
         return check_input_shape(shape, f"the first readable image {p}",
                                  "give an input shape (--input-shape H,W,C such as 60,80,3) to resize every image to")
-    raise SiameseError(f"none of the {len(paths)} image files could be read (the first: {first_reason}); "
-                       "check that the files are PNG, JPEG, BMP or TIFF images")
+    how = f" ({pixels.describe()})" if pixels is not None and not pixels.is_default else ""
+    raise SiameseError(f"none of the {len(paths)} image files could be read{how} (the first: {first_reason}); "
+                       "check that the files are PNG, JPEG, BMP, TIFF images or .npy frames")
 
 
 def iter_batches(
-    paths: Sequence[Path], input_shape: Shape, batch_size: int = 256
+    paths: Sequence[Path], input_shape: Shape, batch_size: int = 256, pixels: PixelMapping | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, list[Skipped]]]:
     """Decode images batch by batch so memory stays bounded whatever the dataset size.
+
+    ``pixels``: the run's mapping (``decode_image``). A file that cannot be read that way
+    at all (``PixelMismatch``) stops the whole read: it is a setting, not a bad file.
 
     Yields:
         (images, positions, skipped): images (B, H, W, C) float32, their positions in
@@ -293,8 +308,10 @@ def iter_batches(
         images, positions, skipped = [], [], []
         for i in range(start, min(start + batch_size, len(paths))):
             try:
-                images.append(decode_image(paths[i], input_shape))
+                images.append(decode_image(paths[i], input_shape, pixels))
                 positions.append(i)
+            except PixelMismatch:
+                raise
             except SiameseError as exc:
                 reason = str(exc).removeprefix("image ").removeprefix(f"{paths[i]} ")
                 skipped.append(Skipped(str(paths[i]), reason))
@@ -307,6 +324,7 @@ def load_folder(
     path: str | os.PathLike[str],
     input_shape: Shape | Sequence[int] | None = None,
     class_names: Sequence[str] | None = None,
+    pixels: PixelMapping | None = None,
 ) -> Dataset:
     """Load a folder-per-class dataset into memory.
 
@@ -316,14 +334,16 @@ def load_folder(
             shape of the first readable image.
         class_names: the class order to use (a run's classes); by default the sorted
             class folder names.
+        pixels: how pixels become input (a run's ``Run.pixels``); by default as
+            ``decode_image`` reads them without one.
 
     Returns:
         The decoded dataset; unreadable files are listed in ``skipped`` and left out.
     """
     listing = scan_folder(path, class_names)
-    shape = tuple(input_shape) if input_shape is not None else infer_shape(listing.paths)
+    shape = tuple(input_shape) if input_shape is not None else infer_shape(listing.paths, pixels)
     chunks, keep, skipped = [], [], list(listing.skipped)
-    for images, positions, bad in iter_batches(listing.paths, shape):  # type: ignore[arg-type]
+    for images, positions, bad in iter_batches(listing.paths, shape, pixels=pixels):  # type: ignore[arg-type]
         chunks.append(images)
         keep.extend(positions.tolist())
         skipped.extend(bad)

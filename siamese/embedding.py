@@ -17,6 +17,7 @@ import numpy as np
 from siamese.data import Shape, Skipped, iter_batches
 from siamese.errors import SiameseError
 from siamese.limits import batch_size_for
+from siamese.thermal import PixelMapping
 
 # Images per forward pass: throughput on CPU rises up to about 1024 and flattens after
 # (bench/README.md), and a batch of 60x80x3 float32 images is then 59 MB.
@@ -40,11 +41,13 @@ class Embedding:
     Args:
         model_path: the run's model.keras.
         input_shape: (H, W, C) of the images the network takes.
+        pixels: how files' pixels become input (the run's recorded mapping).
     """
 
-    def __init__(self, model_path: Path, input_shape: Shape):
+    def __init__(self, model_path: Path, input_shape: Shape, pixels: PixelMapping | None = None):
         self.model_path = Path(model_path)
         self.input_shape = tuple(input_shape)
+        self.pixels = pixels or PixelMapping()
         self._network: Any = None
         self._embed: Callable[[np.ndarray], np.ndarray] | None = None
         self._lock = threading.Lock()
@@ -116,7 +119,7 @@ class Embedding:
         embeddings: np.ndarray | None = None
         kept, skipped, done = [], [], 0
         batch_size = batch_size_for(self.input_shape, batch_size)
-        batches = iter_batches(paths, self.input_shape, batch_size)  # type: ignore[arg-type]
+        batches = iter_batches(paths, self.input_shape, batch_size, self.pixels)  # type: ignore[arg-type]
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="siamese-decode") as decoder:
             pending = decoder.submit(next, batches, None)
             while (batch := pending.result()) is not None:

@@ -267,12 +267,34 @@ def _temperature(identity: FaceIdentity, variation: _Variation, size: tuple[int,
     return temp
 
 
-def render_face(
+def _add_cup(temp: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, float]:
+    """Paints a cup of tea at 60 degrees into a bottom corner; returns the scene and the tea's temperature.
+
+    The cup stands at the bottom edge, in the left or right corner: a body about a fifth
+    of the image high whose wall is a few degrees cooler than the tea it holds.
+    """
+    height, width = temp.shape
+    tea = 60.0
+    rows = np.arange(height, dtype=np.float64)[:, np.newaxis] / height
+    cols = np.arange(width, dtype=np.float64)[np.newaxis, :] / height
+    cup_w, cup_h = rng.uniform(0.09, 0.12), rng.uniform(0.18, 0.24)
+    centre = rng.uniform(0.02, 0.06) + cup_w
+    if rng.random() < 0.5:
+        centre = width / height - centre
+    body = _below(np.abs(cols - centre), cup_w, 0.01) * _below(1.0 - cup_h, rows, 0.01)
+    wall = tea - rng.uniform(3.0, 8.0)
+    top = _below(np.abs(rows - (1.0 - cup_h)), 0.02, 0.01) * _below(np.abs(cols - centre), cup_w * 0.85, 0.01)
+    temp = temp + body * (wall - temp)
+    return temp + top * (tea - temp), tea
+
+
+def render_thermal(
     identity: FaceIdentity,
     rng: np.random.Generator,
     size: tuple[int, int] = DEFAULT_SIZE,
-) -> ImageArray:
-    """Renders one thermal image of a person in a freshly drawn variation.
+    hot_object: np.random.Generator | None = None,
+) -> tuple[FloatArray, ImageArray]:
+    """Renders one thermal image of a person: what the camera measured and what it shows.
 
     Each call draws a new head pose (shift, roll, scale, yaw), expression (mouth, smile,
     brows), room temperature, camera gain range and sensor noise from ``rng``.
@@ -281,9 +303,13 @@ def render_face(
         identity: The person to render.
         rng: Source of the image's variation.
         size: Output (height, width) in pixels.
+        hot_object: When given, a cup of tea at 60 degrees is placed in a bottom corner,
+            drawn from this generator (``rng``'s draws stay the same, so the face does too).
 
     Returns:
-        The grayscale image, uint8 of shape ``size``; warm is bright.
+        (celsius, gray): the measured scene in degrees Celsius, float64 of shape ``size``
+        (optics blur and sensor noise included), and the 8-bit image of the camera's
+        automatic gain, uint8 of shape ``size``; warm is bright.
 
     Raises:
         SiameseError: If ``size`` is not two integers of at least 16.
@@ -296,8 +322,30 @@ def render_face(
     # skin, so a cold room stretches the face's contrast and a warm one flattens it.
     low = variation.ambient - variation.range_below
     high = identity.skin_temp + 2.0 + variation.range_above
+    if hot_object is not None:
+        # A hot object in view pulls the automatic gain up to it: the face loses contrast.
+        temp, hottest = _add_cup(temp, hot_object)
+        high = max(high, hottest + variation.range_above)
     gray = 255.0 * (temp - low) / (high - low)
     gray = _blur(gray, variation.blur_sigma)
     columns = rng.normal(0.0, variation.column_noise_sigma, size=(1, size[1]))
     gray = gray + columns + rng.normal(0.0, variation.noise_sigma, size=size)
-    return np.clip(np.rint(gray), 0, 255).astype(np.uint8)
+    celsius = low + gray * ((high - low) / 255.0)
+    return celsius, np.clip(np.rint(gray), 0, 255).astype(np.uint8)
+
+
+def render_face(
+    identity: FaceIdentity,
+    rng: np.random.Generator,
+    size: tuple[int, int] = DEFAULT_SIZE,
+) -> ImageArray:
+    """Renders one thermal image of a person in a freshly drawn variation, as the camera's
+    8-bit automatic-gain image (``render_thermal``'s second result).
+
+    Returns:
+        The grayscale image, uint8 of shape ``size``; warm is bright.
+
+    Raises:
+        SiameseError: If ``size`` is not two integers of at least 16.
+    """
+    return render_thermal(identity, rng, size)[1]

@@ -75,6 +75,11 @@ def train_command(config: TrainConfig, run_dir: str | os.PathLike[str], represen
         command += ["--input-shape", ",".join(str(int(s)) for s in config.input_shape)]
     if config.val_dir:
         command += ["--val-dir", str(Path(config.val_dir).resolve())]
+    command += ["--unit", config.unit]
+    if config.window:
+        command += ["--window", f"{float(config.window[0])!r}:{float(config.window[1])!r}"]
+    if config.palette:
+        command += ["--palette", config.palette]
     if represent:
         command.append("--represent")
     return command

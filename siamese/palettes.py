@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-
-from siamese.data import decode_image, fit_to_shape
 
 # Colour stops (position in [0, 1], RGB 0-255), linearly interpolated in between.
 # Inferno is sampled from matplotlib's perceptually uniform map at nine evenly spaced
 # points; ironbow follows the usual thermal-camera ramp black -> indigo -> magenta ->
-# red -> orange -> yellow -> white.
+# red -> orange -> yellow -> white; rainbow is the cameras' blue -> cyan -> green -> yellow ->
+# red -> white ramp (not monotone in brightness, so offered for palette read-back only).
 PALETTE_STOPS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
     "gray": [(0.0, (0, 0, 0)), (1.0, (255, 255, 255))],
     "inferno": [
@@ -34,8 +31,18 @@ PALETTE_STOPS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
         (0.9, (255, 220, 60)),
         (1.0, (255, 255, 255)),
     ],
+    "rainbow": [
+        (0.0, (0, 0, 96)),
+        (0.2, (0, 0, 255)),
+        (0.4, (0, 255, 255)),
+        (0.55, (0, 255, 0)),
+        (0.7, (255, 255, 0)),
+        (0.85, (255, 0, 0)),
+        (1.0, (255, 255, 255)),
+    ],
 }
-PALETTES = tuple(PALETTE_STOPS)
+# The display palettes (hotter = brighter in each); every palette above can be read back.
+PALETTES = ("gray", "inferno", "ironbow")
 
 
 def palette_table(name: str) -> np.ndarray:
@@ -66,18 +73,3 @@ def apply_palette(image: np.ndarray, name: str) -> np.ndarray:
         image = image.mean(axis=2)
     levels = np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.intp)
     return palette_table(name)[levels]
-
-
-def colour_image(source: str | os.PathLike[str] | bytes, name: str, max_side: int | None = None) -> np.ndarray:
-    """Read an image file (or its bytes) and colour it with a palette, at its own size or, with
-    ``max_side``, shrunk (aspect kept) so neither side exceeds it: a thumbnail small enough to cache.
-
-    Raises:
-        SiameseError: the file cannot be read as an image.
-    """
-    image = decode_image(source)
-    height, width = image.shape[:2]
-    if max_side is not None and max(height, width) > max_side:
-        scale = max_side / max(height, width)
-        image = fit_to_shape(image, (max(1, round(height * scale)), max(1, round(width * scale)), image.shape[2]))
-    return apply_palette(image, name)

@@ -70,7 +70,7 @@ def probe(run, image: str | os.PathLike[str] | bytes, threshold: float | None = 
         raise SiameseError(f"threshold {threshold} is not valid; use a distance of 0 or more")
     threshold, source, frr, class_thresholds = run.decision(threshold)
     source_image = image if isinstance(image, bytes) else Path(image)
-    embedding = run.embed(decode_image(source_image, run.input_shape)[None])
+    embedding = run.embed(decode_image(source_image, run.input_shape, run.pixels)[None])
     dist = run.scorer().class_distances(embedding)
     predicted, distance, accepted = decide(dist, threshold, class_thresholds)
     applied = float(class_thresholds[predicted[0]]) if class_thresholds is not None else float(threshold)

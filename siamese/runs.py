@@ -27,6 +27,7 @@ from siamese.rundir import HISTORY_FILE, MODEL_FILE, REPRESENTATIVES_FILE, RUN_F
 from siamese.schema import FORMAT_VERSION, STATUSES, embedding_dimension, validate_run_info
 from siamese.scoring import Scorer
 from siamese.storage import write_json
+from siamese.thermal import PixelMapping
 
 # Kept importable from here: the dashboard reads these names from siamese.runs.
 __all__ = ["EMBED_BATCH", "FORMAT_VERSION", "REPRESENTATIVES_FILE", "RUN_FILE", "STATUSES", "Run", "TrainConfig",
@@ -44,7 +45,7 @@ class Run:
     def __init__(self, path: Path, info: dict[str, Any]):
         self.path = path
         self.info = info
-        self._embedding = Embedding(path / MODEL_FILE, self.input_shape)
+        self._embedding = Embedding(path / MODEL_FILE, self.input_shape, self.pixels)
         self._recorded = Recorded(path, self.class_names, embedding_dimension(info))
 
     # Configuration -------------------------------------------------------------
@@ -61,6 +62,12 @@ class Run:
     def train_dir(self) -> Path:
         """The training data folder (run.json stores it relative to the run folder)."""
         return (self.path / self.info["config"]["train_dir"]).resolve()
+
+    @property
+    def pixels(self) -> PixelMapping:
+        """How this run turns a file's pixels into input: unit, temperature window, palette
+        read-back (``siamese.thermal``); runs made before these existed read counts."""
+        return PixelMapping.from_config(self.info.get("config", {}))
 
     @property
     def calibration_files(self) -> list[str]:

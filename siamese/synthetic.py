@@ -9,8 +9,15 @@ import numpy as np
 from PIL import Image
 
 from siamese.errors import SiameseError
-from siamese.face_rendering import ImageArray, render_face
+from siamese.face_rendering import FloatArray, ImageArray, render_thermal
 from siamese.faces import make_identity, make_near_twin
+from siamese.palettes import palette_table
+from siamese.thermal import from_celsius
+
+# How sample-data writes each image: the camera's 8-bit automatic-gain PNG (the default
+# and the committed set), a 16-bit PNG of hundredths of a kelvin, a float32 .npy of
+# degrees Celsius, or the automatic-gain image coloured with the ironbow palette.
+FORMATS = ("agc-png", "centikelvin-png", "celsius-npy", "ironbow-png")
 
 
 def _check_count(name: str, value: int, minimum: int) -> None:
@@ -21,10 +28,25 @@ def _check_count(name: str, value: int, minimum: int) -> None:
 
 def _save_png(image: ImageArray, path: Path) -> None:
     """Saves a grayscale image as an RGB PNG, refusing to replace an existing file."""
-    rgb = np.repeat(image[:, :, np.newaxis], 3, axis=2)
+    rgb = np.repeat(image[:, :, np.newaxis], 3, axis=2) if image.ndim == 2 else image
     # "xb" fails if the file exists: the generator never overwrites anything.
     with path.open("xb") as handle:
         Image.fromarray(rgb).save(handle, format="PNG", compress_level=9)
+
+
+def _save(celsius: FloatArray, gray: ImageArray, path: Path, fmt: str) -> None:
+    """Saves one image in ``fmt`` (see ``FORMATS``) at ``path`` plus the format's suffix."""
+    if fmt == "agc-png":
+        _save_png(gray, path.with_suffix(".png"))
+    elif fmt == "ironbow-png":
+        _save_png(palette_table("ironbow")[gray], path.with_suffix(".png"))
+    elif fmt == "centikelvin-png":
+        values = np.clip(np.rint(from_celsius(celsius, "centikelvin")), 0, 65535).astype(np.uint16)
+        with path.with_suffix(".png").open("xb") as handle:
+            Image.fromarray(values).save(handle, format="PNG", compress_level=9)
+    else:
+        with path.with_suffix(".npy").open("xb") as handle:
+            np.save(handle, celsius.astype(np.float32))
 
 
 def write_sample_dataset(
@@ -36,6 +58,8 @@ def write_sample_dataset(
     test_fraction: float = 0.2,
     seed: int = 0,
     near_twins: int = 0,
+    fmt: str = "agc-png",
+    hot_objects: float = 0.0,
 ) -> dict[str, int]:
     """Writes a synthetic thermal face data set, ready to train and evaluate on.
 
@@ -45,7 +69,8 @@ def write_sample_dataset(
     ``out/unknown/twin_01/...`` (near twins: strangers made by :func:`make_near_twin`
     from a known person, twin 1 from person 1 and so on, starting over at person 1
     when there are more twins than people); ``unknown/`` is left out when there are
-    neither. Images are 60x80 RGB PNGs with equal channels. The same arguments always
+    neither. Images are 60x80 RGB PNGs with equal channels (``fmt="agc-png"``; see
+    ``FORMATS`` for the radiometric and colour-mapped ones). The same arguments always
     give byte-identical files, and a person does not change when the counts do: adding
     twins leaves every other file as it was.
 
@@ -59,6 +84,11 @@ def write_sample_dataset(
         seed: Seed of everything random (a non-negative integer).
         near_twins: Number of near twins for the unknown set (0 for none), each with
             ``unknown_per_identity`` images.
+        fmt: How each image is written, one of ``FORMATS``; every format shows the same
+            faces (the same scene, in degrees or through the camera's automatic gain).
+        hot_objects: Share of the test and unknown images (0 to 1) that also show a cup
+            of tea at 60 degrees in a bottom corner; which ones is drawn from ``seed``,
+            and training images never have one.
 
     Returns:
         Image counts ``train``, ``test`` and ``unknown`` (strangers' and twins'
@@ -75,6 +105,10 @@ def write_sample_dataset(
     _check_count("unknown_per_identity", unknown_per_identity, 1)
     _check_count("seed", seed, 0)
     _check_count("near_twins", near_twins, 0)
+    if fmt not in FORMATS:
+        raise SiameseError(f"format {fmt!r} is not known; use one of {', '.join(FORMATS)}.")
+    if isinstance(hot_objects, bool) or not isinstance(hot_objects, Real) or not 0.0 <= hot_objects <= 1.0:
+        raise SiameseError(f"hot_objects must be a share between 0 and 1, got {hot_objects!r}.")
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, Real) or not 0.0 < test_fraction < 1.0:
         raise SiameseError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}.")
     n_test = round(per_identity * test_fraction)
@@ -120,10 +154,11 @@ def write_sample_dataset(
             for number, split in enumerate(splits, start=1):
                 folder = out / split / name
                 folder.mkdir(parents=True, exist_ok=True)
-                _save_png(
-                    render_face(identity, rng),
-                    folder / f"{name}_{number:0{image_digits}d}.png",
-                )
+                # The cup's own stream (group 3) leaves the person's draws, so the face, unchanged.
+                cup = np.random.default_rng([seed, 3, group, index, number])
+                hot = cup if split != "train" and hot_objects > 0 and cup.random() < hot_objects else None
+                celsius, gray = render_thermal(identity, rng, hot_object=hot)
+                _save(celsius, gray, folder / f"{name}_{number:0{image_digits}d}", fmt)
                 counts[split] += 1
     return {
         **counts,

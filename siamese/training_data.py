@@ -14,6 +14,7 @@ from numpy.lib.format import open_memmap
 from siamese.config import TrainConfig
 from siamese.data import Shape, infer_shape, iter_batches, scan_folder
 from siamese.errors import SiameseError
+from siamese.thermal import PixelMapping, resolve_palette
 
 log = logging.getLogger("siamese")
 
@@ -84,7 +85,7 @@ class TrainingData:
         return tuple(int(s) for s in self.images.shape[1:])  # type: ignore[return-value]
 
 
-def decode_to_file(paths: Sequence[Path], input_shape: Shape, path: Path) -> tuple[np.ndarray, np.ndarray]:
+def decode_to_file(paths: Sequence[Path], input_shape: Shape, path: Path, pixels: PixelMapping | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Decode image files batch by batch into a .npy file and map it.
 
     Returns:
@@ -94,7 +95,7 @@ def decode_to_file(paths: Sequence[Path], input_shape: Shape, path: Path) -> tup
     images = open_memmap(path, mode="w+", dtype=np.float32, shape=(max(len(paths), 1), *input_shape))
     kept: list[np.ndarray] = []
     done = 0
-    for batch, positions, _ in iter_batches(paths, input_shape):
+    for batch, positions, _ in iter_batches(paths, input_shape, pixels=pixels):
         images[done : done + len(batch)] = batch
         done += len(batch)
         kept.append(positions)
@@ -105,13 +106,15 @@ def decode_to_file(paths: Sequence[Path], input_shape: Shape, path: Path) -> tup
 def load_training_data(config: TrainConfig, workdir: Path) -> TrainingData:
     """The training and validation images (from val_dir or a split), decoded into one file under ``workdir``."""
     listing = scan_folder(config.train_dir)
-    shape = tuple(config.input_shape) if config.input_shape else infer_shape(listing.paths)
+    config.palette = resolve_palette(config.palette, listing.paths)  # "auto" is recorded as the palette it found
+    pixels = PixelMapping.from_config(config)
+    shape = tuple(config.input_shape) if config.input_shape else infer_shape(listing.paths, pixels)
     if len(listing.class_names) < 2:
         raise SiameseError(f"training data {config.train_dir} has {len(listing.class_names)} class; a siamese network needs at least two class folders")
     val_listing = scan_folder(config.val_dir, listing.class_names) if config.val_dir else None
     n_train_files = len(listing.paths)
     every_path = listing.paths + (val_listing.paths if val_listing else [])
-    images, kept = decode_to_file(every_path, shape, workdir / "images.npy")  # type: ignore[arg-type]
+    images, kept = decode_to_file(every_path, shape, workdir / "images.npy", pixels)  # type: ignore[arg-type]
     is_train = kept < n_train_files
     if not is_train.any():
         raise SiameseError(f"no image in {listing.root} could be read; check that the files are PNG, JPEG, BMP or TIFF images")

@@ -189,3 +189,30 @@ def wait_until(condition: Callable[[], T | None], seconds: float, message: str) 
 def assert_no_exception(page) -> None:
     exceptions = page.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, exceptions.first.text_content()
+
+
+# Resolves once the main block's height has not changed for ten animation frames (charts have re-laid out).
+SETTLED = """() => new Promise(resolve => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    let last = -1, same = 0;
+    const tick = () => {
+        const height = main.scrollHeight;
+        same = height === last ? same + 1 : 0;
+        last = height;
+        if (same >= 10) resolve(height); else requestAnimationFrame(tick);
+    };
+    tick();
+})"""
+
+
+def full_page_screenshot(page, path: Path) -> None:
+    """Stretch the viewport to the content (Streamlit scrolls inside its main block), then shoot."""
+    for _ in range(3):  # images and charts may grow the page once it is taller
+        height = max(900, min(int(page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")) + 40, 6000))
+        if height == page.viewport_size["height"]:
+            break
+        page.set_viewport_size({"width": WIDTH, "height": height})
+        wait_idle(page)
+        page.evaluate(SETTLED)  # charts re-lay out for the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": WIDTH, "height": 900})

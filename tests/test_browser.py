@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dashboard_fixtures
 import pytest
-from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, wait_idle, wait_until
+from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, full_page_screenshot, wait_idle, wait_until
 
 import siamese
 from helpers import ROOT, rule_variant
@@ -207,33 +207,6 @@ def choose_run(page, label_start: str) -> None:
     page.locator('[role="option"]', has_text=label_start).first.click()
     page.locator('[data-testid="stMain"] [data-testid="stMarkdown"]', has_text=f"{Path(label_start).name} ·").first.wait_for()
     wait_idle(page)
-
-
-# Resolves once the main block's height has not changed for ten animation frames (charts have re-laid out).
-SETTLED = """() => new Promise(resolve => {
-    const main = document.querySelector('[data-testid="stMain"]');
-    let last = -1, same = 0;
-    const tick = () => {
-        const height = main.scrollHeight;
-        same = height === last ? same + 1 : 0;
-        last = height;
-        if (same >= 10) resolve(height); else requestAnimationFrame(tick);
-    };
-    tick();
-})"""
-
-
-def full_page_screenshot(page, path: Path) -> None:
-    """Stretch the viewport to the content (Streamlit scrolls inside its main block), then shoot."""
-    for _ in range(3):  # images and charts may grow the page once it is taller
-        height = max(900, min(int(page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")) + 40, 6000))
-        if height == page.viewport_size["height"]:
-            break
-        page.set_viewport_size({"width": WIDTH, "height": height})
-        wait_idle(page)
-        page.evaluate(SETTLED)  # charts re-lay out for the new size
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size({"width": WIDTH, "height": 900})
 
 
 def test_every_page_opens_without_exception_and_is_screenshotted(page, server, screenshots: Path, dashboard_data: DashboardData):

@@ -14,6 +14,7 @@ from PIL import Image
 
 from siamese.data import MAX_IMAGE_PIXELS, decode_image, load_folder
 from siamese.errors import SiameseError
+from siamese.thermal import PixelMapping
 
 SHAPE = (60, 80, 3)
 FORMATS = ["PNG", "JPEG", "BMP", "TIFF"]
@@ -131,3 +132,87 @@ def test_a_folder_of_bad_files_loads_what_it_can_and_names_the_rest(tmp_path):
     ds = load_folder(tmp_path, SHAPE)
     assert len(ds) == 4
     assert sorted(s.path.rsplit("/", 1)[-1] for s in ds.skipped) == ["bomb.png", "cut.jpg", "empty.tif", "random.png"]
+
+
+# .npy thermal frames ----------------------------------------------------------------------
+NPY_DTYPES = ["bool", "int8", "uint16", "int32", "int64", "uint64", "float16", "float32", "float64", "complex64", "object", "<U3", "i4,f4"]
+MAPPINGS = [PixelMapping(), PixelMapping("celsius"), PixelMapping("centikelvin", (28.0, 38.0)), PixelMapping(palette="ironbow")]
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def _check_npy(data: bytes, pixels: PixelMapping) -> None:
+    try:
+        arr = decode_image(data, SHAPE, pixels)
+    except SiameseError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert arr.shape == SHAPE and arr.dtype == np.float32
+    assert np.isfinite(arr).all() and arr.min() >= 0.0 and arr.max() <= 1.0
+
+
+@FUZZ
+@given(
+    dtype=st.sampled_from(NPY_DTYPES),
+    shape=st.sampled_from([(), (5,), (60, 80), (1, 1), (0, 4), (3, 4, 2), (2, 2, 2, 2), (1, 10000)]),
+    nan=st.booleans(),
+    pixels=st.sampled_from(MAPPINGS),
+    seed=st.integers(0, 2**16),
+)
+def test_npy_frames_of_every_dtype_and_shape(dtype, shape, nan, pixels, seed):
+    values = np.random.default_rng(seed).normal(30000, 500, shape)
+    if nan and values.size:
+        values.flat[0] = np.nan
+    with np.errstate(invalid="ignore", over="ignore"):
+        array = values.astype(dtype) if dtype not in ("object", "<U3", "i4,f4") else np.zeros(shape, dtype)
+    _check_npy(_npy(array), pixels)
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((4, 4, 3), np.float32), "must be a 2-D array"),
+        (np.zeros(7, np.float32), "must be a 2-D array"),
+        (np.full((4, 4), np.nan, np.float32), "16 values that are NaN or infinite"),
+        (np.array([[1.0, np.inf]]), "1 values that are NaN or infinite"),
+        (np.zeros((4, 4), bool), "holds bool values"),
+        (np.zeros((4, 4), np.complex64), "holds complex64 values"),
+        (np.zeros((4, 4), object), "holds object values"),
+    ],
+    ids=["3-D", "1-D", "all-NaN", "infinity", "bool", "complex", "object"],
+)
+def test_bad_npy_frames_are_refused_with_one_sentence(array, message):
+    with pytest.raises(SiameseError, match=message):
+        decode_image(_npy(array), SHAPE)
+
+
+def _npy_header_only(shape: tuple[int, ...], dtype: str = "<f8") -> bytes:
+    """A .npy file whose header declares ``shape`` but which holds 16 bytes of data."""
+    header = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + b"\0" * 16
+
+
+@pytest.mark.parametrize("shape", [(100_000, 100_000), (2**40, 2**40), (MAX_IMAGE_PIXELS // 1000 + 1, 1000)], ids=["ten-gigavalues", "absurd", "just-over"])
+def test_huge_npy_headers_are_refused_before_reading(shape):
+    with pytest.raises(SiameseError, match="more than the limit"):
+        decode_image(_npy_header_only(shape), SHAPE)
+
+
+def test_a_truncated_npy_says_so():
+    with pytest.raises(SiameseError, match="truncated"):
+        decode_image(_npy_header_only((60, 80)), SHAPE)
+
+
+@FUZZ
+@given(cut=st.floats(0.0, 1.0), flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 255)), max_size=8), pixels=st.sampled_from(MAPPINGS))
+def test_truncated_and_corrupted_npy(cut, flips, pixels):
+    data = _npy(np.random.default_rng(0).normal(30, 2, (30, 40)).astype(np.float32))
+    corrupted = bytearray(data[: max(1, int(len(data) * cut))])
+    for where, value in flips:
+        corrupted[min(int(where * len(corrupted)), len(corrupted) - 1)] = value
+    _check_npy(bytes(corrupted), pixels)

@@ -74,6 +74,13 @@ def test_two_trainings_at_once_write_to_different_runs_and_cancel_stops_one(tiny
     assert next(j for j in jobs if j.name == second.name).run().info["epochs_done"] == 1
 
 
+@pytest.mark.parametrize("pixels", [{"unit": "centikelvin", "window": [28.5, 38.0]}, {"palette": "ironbow"}, {"unit": "kelvin"}], ids=["window", "palette", "unit"])
+def test_the_job_command_line_gives_back_the_pixel_mapping(tmp_path: Path, pixels: dict):
+    config = TrainConfig(train_dir=str(tmp_path / "data"), **pixels)
+    args = build_parser().parse_args(train_command(config, tmp_path / "run")[3:])
+    assert (args.unit, args.window, args.palette) == (config.unit, config.window, config.palette)
+
+
 def test_a_job_asked_to_represent_says_so_in_its_command_line(tmp_path: Path):
     config = TrainConfig(train_dir=str(tmp_path / "data"))
     assert "--represent" not in train_command(config, tmp_path / "run")

@@ -9,6 +9,7 @@ from PIL import Image
 from siamese.probe import NARROW_MARGIN, calibration_reject_rate, probe
 from siamese.recorded import ThresholdChoice
 from siamese.scoring import Scorer
+from siamese.thermal import PixelMapping
 
 
 class FakeRun:
@@ -16,6 +17,7 @@ class FakeRun:
 
     class_names = ["alice", "bob"]
     input_shape = (8, 8, 1)
+    pixels = PixelMapping()
 
     def __init__(self, embedding, class_thresholds=None):
         self._embedding = np.array([embedding], np.float32)

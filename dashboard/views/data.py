@@ -10,6 +10,7 @@ import messages
 import pickers
 import roots
 import streamlit as st
+import thermal_views
 import widgets
 
 import siamese
@@ -46,11 +47,14 @@ with top[1]:
 with top[2]:
     width = st.select_slider("Thumbnail width", options=[80, 120, 160, 240], value=120)
 st.caption("The palette is for display only; the network always sees the original pixels.")
+run = pickers.selected_run()
+thermal_views.dataset_section(dataset, listing, run, palette)
+pixels = thermal_views.display_pixels(run, listing.paths[0])
 
 for c, (name, files) in enumerate(selection.class_files(listing).items()):
     with st.expander(f"{name} · {counts[name]} images", expanded=c < 3):
         shown = files[: int(per_class)]
-        widgets.image_grid(shown, [Path(p).name for p in shown], palette=palette, columns=max(1, 840 // (width + 20)), width=width)
+        widgets.image_grid(shown, [Path(p).name for p in shown], palette=palette, columns=max(1, 840 // (width + 20)), width=width, pixels=pixels)
 
 st.subheader("Skipped files")
 if listing.skipped:

@@ -85,7 +85,7 @@ with images_column:
             map_selection.clear(picked)
             st.rerun()
         paths, captions = map_selection.selected_images(run, table, overlay, chosen)
-        widgets.image_grid(paths, captions, palette=palette, columns=3, width=110)
+        widgets.image_grid(paths, captions, palette=palette, columns=3, width=110, pixels=run.pixels)
         if len(chosen) == 1:
             file, is_training = map_selection.point_file(table, overlay, chosen[0])
             st.markdown(f"**Nearest training images** of {Path(file).name}")
@@ -111,9 +111,9 @@ for start in range(0, len(pairs), per_row):
         with cell, st.container(border=True):
             st.markdown(f"**{name}**")
             if tsne_image == embedding_image:
-                widgets.image_row([str(tsne_image)], [f"{tsne_image.name} (both methods)"], palette=palette, width=120)
+                widgets.image_row([str(tsne_image)], [f"{tsne_image.name} (both methods)"], palette=palette, width=120, pixels=run.pixels)
             else:
                 widgets.image_row(
                     [str(tsne_image), str(embedding_image)],
-                    [f"t-SNE: {tsne_image.stem}", f"embedding: {embedding_image.stem}"], palette=palette, width=110,
+                    [f"t-SNE: {tsne_image.stem}", f"embedding: {embedding_image.stem}"], palette=palette, width=110, pixels=run.pixels,
                 )

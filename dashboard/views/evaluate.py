@@ -148,7 +148,7 @@ def threshold_section() -> None:
     cell = cells.get(choice) if choice else None
     if cell is not None:
         chosen = current.cell(*cell)
-        widgets.image_grid(list(chosen["file"]), [f"{Path(f).name} · {widgets.format_threshold(d)}" for f, d in zip(chosen["file"], chosen["distance"])], palette=widgets.palette_choice())
+        widgets.image_grid(list(chosen["file"]), [f"{Path(f).name} · {widgets.format_threshold(d)}" for f, d in zip(chosen["file"], chosen["distance"])], palette=widgets.palette_choice(), pixels=run.pixels)
 
     st.subheader("Per-image results")
     st.download_button(

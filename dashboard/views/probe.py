@@ -10,6 +10,7 @@ import messages
 import pickers
 import roots
 import streamlit as st
+import thermal_views
 import widgets
 
 import siamese
@@ -28,7 +29,7 @@ if run is None or not pickers.require_representatives(run):
 # verdict on the page; the file's content decides, and a refusal replaces the verdict.
 uploaded = st.file_uploader(
     "A face image", key=f"probe_upload:{run.path}",
-    help=f"PNG, JPEG, BMP or TIFF, up to {widgets.MAX_UPLOAD_BYTES // (1024 * 1024)} MB. It is processed in memory and not stored.",
+    help=f"PNG, JPEG, BMP, TIFF or a .npy thermal frame, up to {widgets.MAX_UPLOAD_BYTES // (1024 * 1024)} MB. It is processed in memory and not stored.",
 )
 if uploaded is None:
     st.info("Upload a thermal face image to identify it against the run's representatives.")
@@ -88,11 +89,12 @@ st.markdown("At this threshold " + "; ".join(risk) + ".",
 palette = widgets.palette_choice()
 cells = st.columns(1 + NEAREST_SHOWN)
 with cells[0]:
-    st.image(loaders.coloured_bytes(data, palette), caption=f"probe: {name}", width=150)
+    st.image(loaders.coloured_bytes(data, palette, run.pixels), caption=f"probe: {name}", width=150)
 for cell, (class_name, distance, path) in zip(cells[1:], selection.nearest_representatives(run, result.distances, NEAREST_SHOWN)):
     with cell:
         if path is not None:
-            widgets.image_grid([str(path)], [f"{class_name} · distance {shown(distance)}"], palette=palette, columns=1, width=150)
+            widgets.image_grid([str(path)], [f"{class_name} · distance {shown(distance)}"], palette=palette, columns=1, width=150, pixels=run.pixels)
+thermal_views.probe_section(data, name, run, palette)
 
 st.subheader("Nearest training images")
 with st.columns([1, 3])[0]:

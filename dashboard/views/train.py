@@ -12,6 +12,7 @@ import messages
 import pickers
 import roots
 import streamlit as st
+import thermal_views
 
 import siamese
 from siamese.config import PRECISIONS
@@ -56,6 +57,7 @@ with st.form("train"):
         help="Embeds the training images, maps them with t-SNE, records one representative per class and calibrates the threshold, "
              "so the finished run is ready for Evaluate and Probe. Unchecked, press \"Choose representatives\" on the Embeddings or Evaluate page later.",
     )
+    pixel_inputs = thermal_views.train_inputs(dataset, DEFAULTS)
     start = st.form_submit_button("Start training", type="primary")
 
 if start:
@@ -66,6 +68,7 @@ if start:
             train_dir=str(dataset), epochs=int(epochs), batch_size=int(batch_size), margin=float(margin),
             learning_rate=float(learning_rate), input_shape=list(parse_shape(input_shape)) if input_shape.strip() else None,
             seed=int(seed), validation_split=float(validation_split), calibration_split=float(calibration_split), augment=bool(augment), precision=precision,
+            **thermal_views.pixel_settings(pixel_inputs),
         )
         roots.runs_root().mkdir(parents=True, exist_ok=True)
         run_dir = roots.runs_root() / unique_run_name(roots.runs_root())

@@ -1,0 +1,129 @@
+"""The dashboard on a radiometric run and dataset: temperatures on Data and Probe, the Train form's
+unit, window and palette read-back (AppTest, in process)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import dashboard_fixtures
+import numpy as np
+import pytest
+import thermal_fixtures
+from dashboard_fixtures import DASHBOARD, DashboardData, open_page, texts
+from streamlit.testing.v1 import AppTest
+from thermal_fixtures import a_test_frame
+
+import siamese
+
+# Shared fixtures live in their own modules: conftest.py belongs to the core package's tests.
+thermal_dashboard_data = thermal_fixtures.thermal_dashboard_data
+dashboard_data = dashboard_fixtures.dashboard_data
+dashboard_env = dashboard_fixtures.dashboard_env
+
+
+@pytest.fixture()
+def thermal_env(thermal_dashboard_data: DashboardData, monkeypatch) -> DashboardData:
+    for name, value in thermal_dashboard_data.env().items():
+        monkeypatch.setenv(name, value)
+    return thermal_dashboard_data
+
+
+def _charts(at) -> list[dict]:
+    """Every Plotly figure on the page, as its JSON (data and layout)."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _array(value) -> np.ndarray:
+    """A figure's array: a JSON list, or Plotly's typed-array encoding ({dtype, bdata, shape})."""
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), np.dtype(value["dtype"]))
+        return flat.reshape([int(n) for n in str(value.get("shape", flat.size)).split(",")])
+    return np.asarray(value, dtype=float)
+
+
+def _title(figure: dict) -> str:
+    return (figure["layout"].get("title") or {}).get("text", "")
+
+
+def _heat_maps(at) -> list[dict]:
+    """Figures whose first trace is a heat map with the temperature in its hover label."""
+    return [f for f in _charts(at) if f["data"][0]["type"] == "heatmap" and "°C</b>" in f["data"][0].get("hovertemplate", "")]
+
+
+def test_data_page_shows_temperatures_per_class_and_a_heat_map_in_celsius(thermal_env: DashboardData):
+    at = open_page("data.py")
+    assert not at.error, texts(at)
+    assert any(h.value == "Temperatures" for h in at.subheader)
+    unit = next(s for s in at.selectbox if s.label == "Values are in")
+    assert unit.value == "centikelvin"  # the run's unit (and what the values look like)
+    histogram = next(f for f in _charts(at) if _title(f).startswith("Temperature histogram per class"))
+    assert histogram["data"][0]["y"] == [f"person_0{i}" for i in range(1, 5)]
+    shares = _array(histogram["data"][0]["z"])
+    np.testing.assert_allclose(shares.sum(axis=1), 100.0)  # each class's row is its share of pixels per 0.25 °C
+    (heatmap,) = _heat_maps(at)
+    trace = heatmap["data"][0]
+    assert (trace["zmin"], trace["zmax"]) == (28, 38)  # coloured over the run's window
+    celsius = _array(trace["z"])
+    assert celsius.shape == (60, 80) and 15 < celsius.min() and 33 < celsius.max() < 40  # degrees Celsius of a face frame
+    assert "Suggested temperature window" in texts(at)  # from the room and skin temperatures
+
+
+def test_choosing_another_image_redraws_the_heat_map(thermal_env: DashboardData):
+    at = open_page("data.py")
+    picker = next(s for s in at.selectbox if s.label == "Image for the heat map")
+    picker.select(len(picker.options) - 1).run()
+    assert not at.exception
+    assert _title(_heat_maps(at)[0]).startswith("person_04_006.png")
+
+
+def test_probe_shows_the_uploaded_frame_in_celsius(thermal_env: DashboardData):
+    frame = a_test_frame(thermal_env.data)
+    expected = siamese.probe(siamese.load_run(thermal_env.run), frame)
+    at = open_page("probe.py")
+    at.file_uploader[0].upload(frame.name, frame.read_bytes(), "image/png").run()
+    assert not at.exception and not at.error, texts(at)
+    assert expected.predicted_class in texts(at)
+    assert len(_charts(at)) == 3  # the heat map, distance per class, place on the map
+    (heatmap,) = _heat_maps(at)
+    assert _title(heatmap).startswith(frame.name) and "window 28-38 °C" in _title(heatmap)
+
+
+def test_probe_refuses_an_8_bit_image_for_a_radiometric_run(thermal_env: DashboardData, tiny_data):
+    image = sorted((tiny_data / "test").rglob("*.png"))[0]
+    at = open_page("probe.py")
+    at.file_uploader[0].upload(image.name, image.read_bytes(), "image/png").run()
+    assert not at.exception
+    assert at.error and f"{image.name} is an 8-bit image" in at.error[0].value and "cannot hold temperatures" in at.error[0].value
+
+
+def test_train_form_offers_unit_window_and_palette_with_a_suggestion(thermal_env: DashboardData):
+    at = open_page("train.py")
+    unit = next(s for s in at.selectbox if s.label == "Pixel values are")
+    palette = next(s for s in at.selectbox if s.label == "Palette read-back")
+    window = next(t for t in at.text_input if t.label == "Temperature window (°C)")
+    assert unit.value == "counts" and palette.value == "none" and window.value == ""
+    assert "suggested" in window.placeholder and ":" in window.placeholder.rsplit(" ", 1)[-1]
+    # A window without a unit is refused with the package's sentence; no training starts.
+    window.input("28:38")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.error and "a temperature window needs the unit" in at.error[0].value, texts(at)
+    assert not thermal_env.runs_dir.exists() or not any(thermal_env.runs_dir.iterdir())
+
+
+def test_an_8_bit_dataset_shows_no_temperature_section(dashboard_env):
+    at = open_page("data.py")
+    assert not any(h.value == "Temperatures" for h in at.subheader)
+
+
+@pytest.mark.parametrize("page", ["embeddings.py", "evaluate.py"])
+def test_other_pages_open_on_a_radiometric_run(thermal_env: DashboardData, page: str):
+    at = open_page(page)
+    assert not at.error, texts(at)
+
+
+def test_home_scores_a_radiometric_run_on_its_frames(thermal_env: DashboardData):
+    # Home embeds the test and unknown frames on first paint: more than AppTest's usual 30 s on a busy machine.
+    at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=180).run()
+    assert not at.exception and not at.error, texts(at)
