@@ -108,7 +108,7 @@ def embedding_map(
         reps = reps[reps["class"].isin(chosen)]
     fig.add_trace(scatter(
         x=reps["x"], y=reps["y"], mode="markers", name="representatives",
-        marker={"size": 10 if many and not chosen else 12, "color": REPRESENTATIVE_COLOUR, "symbol": "diamond-open", "line": {"width": 1.5}},
+        marker=_representative_marker(many, bool(chosen)),
         customdata=reps[data_columns].to_numpy(dtype=object),
         hovertemplate="<b>%{customdata[3]}</b> (representative)<br>%{customdata[1]}<extra></extra>",
     ))
@@ -125,6 +125,13 @@ def embedding_map(
     )
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
+
+
+def _representative_marker(many: bool, highlighted: bool) -> dict[str, Any]:
+    """Hollow diamonds: around a highlighted class's points, large; among hundreds of
+    classes, small and thin, so that each class's points still show around it."""
+    size, width = (16, 2) if highlighted else ((7, 1) if many else (12, 1.5))
+    return {"size": size, "color": REPRESENTATIVE_COLOUR, "symbol": "diamond-open", "line": {"width": width}}
 
 
 def confusion_heatmap(table: pd.DataFrame) -> go.Figure:
