@@ -120,7 +120,7 @@ def embedding_map(
         ))
     # The legend goes below the plot, in rows: beside it, it took half of the plot's width.
     fig.update_layout(
-        **LAYOUT, title=title, height=620 if legend else 560, showlegend=legend, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2",
+        **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 40 if title else 25}}, title=title, height=620 if legend else 560, showlegend=legend, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2",
         legend={"itemsizing": "constant", "orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top", "font": {"size": 11}},
     )
     fig.update_yaxes(scaleanchor="x", scaleratio=1)

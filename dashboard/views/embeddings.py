@@ -67,11 +67,9 @@ with map_column:
     many = len(run.class_names) > charts.LEGEND_MAX
     highlight = st.multiselect(
         "Highlight classes", run.class_names, key=f"highlight:{run_path}",
-        placeholder=f"Type to find one of {len(run.class_names)} classes" if many else "Choose classes",
+        placeholder=f"{len(run.class_names)} classes share {len(charts.CLASS_COLOURS)} colours: type to find one" if many else "Choose classes",
         help="The chosen classes are drawn in distinct colours with their representatives, every other point in gray.",
     )
-    if many and not highlight:
-        st.caption(f"{len(run.class_names)} classes: colours repeat, so choose classes above to tell them apart.")
     identity = (run_path, method, float(perplexity), int(seed), str(overlay_dir), tuple(highlight))
     event = st.plotly_chart(
         charts.embedding_map(table, run.class_names, overlay, legend=not many or bool(highlight), highlight=highlight),
