@@ -222,23 +222,20 @@ def per_class_confusion(table: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     counts = table.reindex(columns=classes, fill_value=0).to_numpy(np.int64)
     unknown = table[UNKNOWN].to_numpy(np.int64) if UNKNOWN in table.columns else np.zeros(len(table), np.int64)
     column_of = {name: j for j, name in enumerate(classes)}
-    rows = []
-    for i, name in enumerate(table.index):
-        own = column_of.get(name)
-        wrong = counts[i].copy()
-        identified = int(wrong[own]) if own is not None else 0
-        if own is not None:
-            wrong[own] = 0
-        order = [j for j in np.argsort(-wrong, kind="stable") if wrong[j] > 0]
-        named = ", ".join(f"{classes[j]} ({wrong[j]})" for j in order[:top])
-        if len(order) > top:
-            named += f", {len(order) - top} more"
-        rows.append({"class": str(name), "images": int(counts[i].sum() + unknown[i]), "identified": identified,
-                     "unknown": int(unknown[i]), "confused": int(wrong.sum()), "confused with": named})
-    out = pd.DataFrame(rows, columns=["class", "images", "identified", "unknown", "confused", "confused with"])
+    own = np.array([column_of.get(name, -1) for name in table.index], np.int64)
+    rows = np.arange(len(table))
+    identified = np.where(own >= 0, counts[rows, np.maximum(own, 0)], 0)
+    wrong = counts.copy()
+    wrong[rows[own >= 0], own[own >= 0]] = 0
+    named = [""] * len(table)
+    for i in np.flatnonzero(wrong.sum(axis=1)):  # in numpy for all rows, in Python only for rows with errors
+        order = [j for j in np.argsort(-wrong[i], kind="stable") if wrong[i, j] > 0]
+        named[i] = ", ".join(f"{classes[j]} ({wrong[i, j]})" for j in order[:top]) + (f", {len(order) - top} more" if len(order) > top else "")
+    out = pd.DataFrame({"class": [str(n) for n in table.index], "images": counts.sum(axis=1) + unknown, "identified": identified,
+                        "unknown": unknown, "confused": wrong.sum(axis=1), "confused with": named})
     out = out[out["images"] > 0]
-    errors = out["confused"] + out["unknown"]
-    return out.iloc[np.argsort(-errors.to_numpy(), kind="stable")].reset_index(drop=True)
+    errors = (out["confused"] + out["unknown"]).to_numpy()
+    return out.iloc[np.argsort(-errors, kind="stable")].reset_index(drop=True)
 
 
 def top_confusions(table: pd.DataFrame, count: int = 10) -> pd.DataFrame:
