@@ -23,6 +23,7 @@ page = st.navigation([
     st.Page(VIEWS / "embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
     st.Page(VIEWS / "evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page(VIEWS / "probe.py", title="Probe", icon=":material/person_search:"),
+    st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),
 ])
 pickers.run_picker()
 pickers.dataset_picker()

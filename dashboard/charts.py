@@ -24,6 +24,7 @@ CLASS_COLOURS = [
 LEGEND_MAX = len(CLASS_COLOURS)  # above this many classes the map has no legend but a class picker
 MUTED = "#c8c8c8"  # classes not highlighted
 REPRESENTATIVE_COLOUR = "#111111"
+RUN_COLOURS = px.colors.qualitative.D3
 SET_COLOURS = {"right class": "#2a9d8f", "wrong class": "#e76f51", "unknown": "#6d597a"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white"}
 HEATMAP_MAX_CLASSES = 20  # above this the heat map's cells are too small to read: top confusions instead
@@ -172,6 +173,34 @@ def training_curves(history: pd.DataFrame, total_epochs: int) -> go.Figure:
     fig.update_xaxes(title_text="epoch", range=[0.5, max(total_epochs, 1) + 0.5])
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(**LAYOUT, height=320)
+    return fig
+
+
+def compared_training_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure:
+    """Several runs' loss and pair accuracy per epoch overlaid: one colour per run, validation dashed.
+
+    Each run's line is narrower than the one before, so identical histories (one network
+    with representatives chosen twice) still show every run's colour.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Contrastive loss", "Pair accuracy"))
+    for i, (run, history) in enumerate(histories.items()):
+        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+        shown = False
+        for col, metric in ((1, "loss"), (2, "pair_accuracy")):
+            for prefix, dash in (("", "solid"), ("val_", "dash")):
+                name = prefix + metric
+                if name in history.columns and len(history):
+                    fig.add_trace(go.Scatter(
+                        x=history["epoch"], y=history[name], mode="lines+markers", name=run, legendgroup=run, showlegend=not shown,
+                        line={"color": colour, "dash": dash, "width": max(1.5, 5.0 - 1.5 * i)}, marker={"size": max(4, 8 - 2 * i)},
+                        hovertemplate=f"{run}<br>epoch %{{x}}: {name.replace('_', ' ')} %{{y:.4f}}<extra></extra>",
+                    ), row=1, col=col)
+                    shown = True
+    epochs = max((int(h["epoch"].max()) for h in histories.values() if len(h)), default=1)
+    step = next((n * 10**k for k in range(6) for n in (1, 2, 5) if n * 10**k >= epochs / 10), None)  # whole epochs, about ten ticks
+    fig.update_xaxes(title_text="epoch", range=[0.5, epochs + 0.5], tick0=0, dtick=step)
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_layout(**LAYOUT, height=340, legend={"title": {"text": "run (validation dashed)"}})
     return fig
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import roots
 import streamlit as st
 
 import siamese
 from siamese import maps, selection
+from siamese.compare import CompareResult, compare_runs
 from siamese.palettes import colour_image
 from siamese.runs import REPRESENTATIVES_FILE, RUN_FILE
 
@@ -98,6 +100,21 @@ def distance_groups(run: siamese.Run, test_dir: Path | None, unknown_dir: Path |
 def dir_far(run: siamese.Run, test_dir: Path | None, unknown_dir: Path | None) -> Any:
     """The DIR/FAR curve at the run's own rule (threshold-free, so cached with the evaluation)."""
     return _dir_far(*cache_key(run, test_dir, unknown_dir))
+
+
+# Runs side by side -------------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner="Evaluating every run on the same images...")
+def _comparison(keys: tuple[tuple[Any, ...], ...], test_dir: str, unknown_dir: str | None) -> CompareResult:
+    # Each run's evaluation is the one Evaluate and Home cache: a run already evaluated there is not embedded again.
+    return compare_runs(
+        [key[0] for key in keys], test_dir, unknown_dir, show_path=roots.display_path,
+        evaluator=lambda run, test, unknown: _evaluation(*cache_key(run, test, unknown)),
+    )
+
+
+def comparison(run_dirs: list[Path], test_dir: Path, unknown_dir: Path | None) -> CompareResult:
+    """The runs side by side on these folders (``siamese.compare.compare_runs``), kept until a run changes."""
+    return _comparison(tuple(cache_key(load_run(path)) for path in run_dirs), str(test_dir), str(unknown_dir) if unknown_dir else None)
 
 
 # Maps -----------------------------------------------------------------------------------

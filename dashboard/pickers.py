@@ -115,6 +115,40 @@ def dataset_select(label: str, key: str, default: Path | None, allow_none: bool 
     return Path(choice) if choice else None
 
 
+def _classes(path: Path) -> list[str] | None:
+    try:
+        return loaders.load_run(path).class_names
+    except siamese.SiameseError:
+        return None
+
+
+def _default_comparison(paths: list[Path]) -> list[str]:
+    """The sidebar's run, then another finished run with representatives, one of the same
+    classes when there is one (it can be measured on the same test set)."""
+    chosen = st.session_state.get(RUN_KEY)
+    first = Path(chosen).resolve() if chosen and Path(chosen).resolve() in paths else paths[0]
+    others = [p for p in paths if p != first]
+    same_classes = [p for p in others if _classes(p) == _classes(first)]
+    return [str(p) for p in [first, *([_default_run(same_classes or others)] if others else [])]]
+
+
+def runs_select(label: str, key: str) -> list[Path]:
+    """A multiselect of the runs found under the run roots (never a free path), in the order chosen.
+
+    The choice is also kept under ``key`` itself, so it survives navigation (see ``_remembered``);
+    a run that vanished drops out of it.
+    """
+    paths = roots.find_run_dirs()
+    options = [str(p) for p in paths]
+    widget = f"_{key}_picker"
+    if widget not in st.session_state:
+        st.session_state[widget] = st.session_state.get(key) or (_default_comparison(paths) if paths else [])
+    st.session_state[widget] = [p for p in st.session_state[widget] if p in options]
+    chosen = st.multiselect(label, options, key=widget, format_func=lambda p: _run_label(Path(p)), placeholder="Choose two or more runs")
+    st.session_state[key] = chosen
+    return [Path(p) for p in chosen]
+
+
 def selected_run() -> siamese.Run | None:
     """The run chosen in the sidebar, or None (the page then says what to do).
 

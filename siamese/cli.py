@@ -13,6 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from siamese.baseline import raw_pixel_accuracy
+from siamese.compare import SETTINGS, compare_runs
 from siamese.config import PRECISIONS, USER_SETTINGS, TrainConfig
 from siamese.data import parse_shape
 from siamese.errors import SiameseError
@@ -119,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
                         "multiworker = several machines, each started with its own TF_CONFIG and --out (worker 0's is the run)")
+    p.add_argument("--represent", action="store_true",
+                   help="once training completes, choose representatives and calibrate the threshold (as `represent RUN_DIR` with its defaults)")
 
     # Each option's dest is its parameter of represent(); cmd_represent passes them on by name.
     d = REPRESENT_DEFAULTS
@@ -146,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--compare-rules", action="store_true", help="also score with every rule at its own calibrated threshold (JSON key rules)")
     p.add_argument("--csv", type=Path, default=None, help="write the per-image table to this CSV file")
+
+    p = sub.add_parser("compare", help="two or more runs side by side: settings and numbers on the same images")
+    p.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="the runs; differences are against the first")
+    p.add_argument("--test", type=Path, required=True, help="test images of classes every run was trained on")
+    p.add_argument("--unknown", type=Path, default=None, help="images of people none of the runs trained on")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("probe", help="identify one image")
     p.add_argument("run_dir", type=Path)
@@ -196,11 +205,16 @@ def cmd_train(args) -> None:
           f"loss {m.get('loss', float('nan')):.4f}, pair accuracy {m.get('pair_accuracy', float('nan')):.3f}")
     if run.status == "cancelled":
         raise SystemExit(130)
+    if args.represent and run.status == "complete":
+        _print_represented(run, represent(run))
 
 
 def cmd_represent(args) -> None:
     run = load_run(args.run_dir)
-    record = represent(run, **{name: getattr(args, name) for name in REPRESENT_DEFAULTS if name != "run"})
+    _print_represented(run, represent(run, **{name: getattr(args, name) for name in REPRESENT_DEFAULTS if name != "run"}))
+
+
+def _print_represented(run, record) -> None:
     print(f"recorded {len(record['items'])} representatives ({record['method']}, {record['per_class']} per class) "
           f"from {record['n_images']} images in {run.path}; rule {record['rule']}; threshold {record['suggested_threshold']:.4f} "
           f"({record['threshold_criterion']})")
@@ -232,6 +246,33 @@ def cmd_evaluate(args) -> None:
     print(result.confusion().to_string())
 
 
+def _shown_path(path: Path) -> str:
+    """A path relative to the working folder when it lies inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def cmd_compare(args) -> None:
+    result = compare_runs(args.runs, args.test, args.unknown, show_path=_shown_path, strict=True)
+    if args.json:
+        _print_json(result.to_json())
+        return
+    first = result.metrics[result.labels[0]]
+    unknown = f"; unknown set {args.unknown}: {first['n_unknown']} images" if args.unknown else ""
+    print(f"test set {args.test}: {first['n_test']} images{unknown}")
+    differing = set(result.differing_settings())
+    settings = result.settings_table()
+    settings.index = [("* " if key in differing else "  ") + name for key, name in SETTINGS]
+    print("\nsettings (* differs between the runs)")
+    print(settings.to_string())
+    text, best = result.display_metrics()
+    text = text.where(~best, text + " *")
+    print("\nnumbers on the same images, each run at its own threshold (after the first run: the difference from it; * best)")
+    print(text.to_string())
+
+
 def cmd_probe(args) -> None:
     result = probe(load_run(args.run_dir), args.image, args.threshold)
     if args.json:
@@ -257,7 +298,7 @@ def cmd_baseline(args) -> None:
 
 COMMANDS = {
     "sample-data": cmd_sample_data, "split": cmd_split, "train": cmd_train, "represent": cmd_represent,
-    "evaluate": cmd_evaluate, "probe": cmd_probe, "baseline": cmd_baseline, "import-h5": cmd_import_h5,
+    "evaluate": cmd_evaluate, "compare": cmd_compare, "probe": cmd_probe, "baseline": cmd_baseline, "import-h5": cmd_import_h5,
 }
 
 

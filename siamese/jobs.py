@@ -3,7 +3,9 @@
 A job is ``python -m siamese train ... --out ROOT/NAME`` started in its own session, so
 it keeps running when a browser tab closes or the dashboard restarts. Beside the run
 folder it leaves ``ROOT/NAME.log`` (the process's output) and ``ROOT/NAME.job.json``
-(its pid and command), so anyone can find the job again from disk alone.
+(its pid and command), so anyone can find the job again from disk alone. A job started
+with ``represent`` also chooses the run's representatives once training completes
+(``train --represent``), so the finished run is ready to evaluate and probe.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from siamese.runs import Run, load_run
 from siamese.storage import write_json
 
 LOG_SUFFIX = ".log"
+# A job in one of these states still has a process working on it.
+ACTIVE_STATES = ("starting", "running", "representing")
 JOB_SUFFIX = ".job.json"
 # The package's parent folder, the child's working folder: `python -m` looks there first,
 # so the child runs this same siamese (installed or not) without any import-path setting.
@@ -48,10 +52,11 @@ def unique_run_name(root: str | os.PathLike[str], prefix: str = "run") -> str:
             return name
 
 
-def train_command(config: TrainConfig, run_dir: str | os.PathLike[str]) -> list[str]:
+def train_command(config: TrainConfig, run_dir: str | os.PathLike[str], represent: bool = False) -> list[str]:
     """The ``python -m siamese train`` command line for ``config`` (paths made absolute).
 
-    Every setting is written out, defaults included, so the job trains exactly ``config``.
+    Every setting is written out, defaults included, so the job trains exactly ``config``;
+    with ``represent``, ``--represent`` chooses representatives once training completes.
     """
     command = [
         sys.executable, "-m", "siamese", "train", str(Path(config.train_dir).resolve()),
@@ -71,11 +76,16 @@ def train_command(config: TrainConfig, run_dir: str | os.PathLike[str]) -> list[
         command += ["--input-shape", ",".join(str(int(s)) for s in config.input_shape)]
     if config.val_dir:
         command += ["--val-dir", str(Path(config.val_dir).resolve())]
+    if represent:
+        command.append("--represent")
     return command
 
 
-def start_training(config: TrainConfig, run_dir: str | os.PathLike[str]) -> int:
+def start_training(config: TrainConfig, run_dir: str | os.PathLike[str], represent: bool = False) -> int:
     """Start training ``config`` into ``run_dir`` in a separate process; return its pid.
+
+    With ``represent`` the process then chooses the run's representatives with
+    ``represent``'s defaults (the job's state is ``representing`` meanwhile).
 
     The process runs in a new session (it survives the caller and its terminal);
     its output goes to ``run_dir`` + ``.log``. The name is claimed by creating that log
@@ -92,7 +102,7 @@ def start_training(config: TrainConfig, run_dir: str | os.PathLike[str]) -> int:
         raise SiameseError(f"run folder {run_dir} already exists; choose another name so no run is overwritten")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     log_path = run_dir.parent / f"{run_dir.name}{LOG_SUFFIX}"
-    command = train_command(config, run_dir)
+    command = train_command(config, run_dir, represent)
     try:
         log = open(log_path, "x", encoding="utf-8")  # handed to the child, closed below
     except FileExistsError:
@@ -107,6 +117,7 @@ def start_training(config: TrainConfig, run_dir: str | os.PathLike[str]) -> int:
     threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
     write_json(run_dir.parent / f"{run_dir.name}{JOB_SUFFIX}", {
         "pid": process.pid, "host": socket.gethostname(), "started": now(), "run_dir": str(run_dir.resolve()), "command": command,
+        "represent": represent,
     })
     return process.pid
 
@@ -120,8 +131,9 @@ class Job:
         run_dir: the run folder (it appears once the process has checked the data).
         log_path: the process's output.
         state: ``starting`` (process alive, no run.json yet), ``running``,
-            ``complete``, ``cancelled`` or ``failed``.
-        info: the job file's contents (pid, host, started, command).
+            ``representing`` (trained, choosing representatives), ``complete``,
+            ``cancelled`` or ``failed``.
+        info: the job file's contents (pid, host, started, command, represent).
     """
 
     name: str
@@ -129,6 +141,11 @@ class Job:
     log_path: Path
     state: str
     info: dict[str, Any]
+
+    @property
+    def represents(self) -> bool:
+        """Whether the job was asked to choose representatives once training completes."""
+        return bool(self.info.get("represent"))
 
     def run(self) -> Run | None:
         """The run, once its run.json exists."""
@@ -147,9 +164,12 @@ def job_state(info: dict[str, Any], run_dir: Path) -> str:
     """The state of a job from its job file and its run folder."""
     if (run_dir / RUN_FILE).exists():
         try:
-            return load_run(run_dir).status
+            run = load_run(run_dir)
         except SiameseError:
             return "failed"
+        if run.status == "complete" and info.get("represent") and not run.has_representatives and pid_alive(info.get("pid"), info.get("host")):
+            return "representing"
+        return run.status
     return "starting" if pid_alive(info.get("pid"), info.get("host")) else "failed"
 
 
@@ -171,10 +191,11 @@ def list_jobs(root: str | os.PathLike[str]) -> list[Job]:
 
 def cancel_training(job: Job) -> None:
     """Stop a job: a running one after its current batch (it is marked cancelled); one
-    still starting (loading data, importing TensorFlow) by interrupting its process."""
+    still starting (loading data, importing TensorFlow) or choosing representatives (the
+    trained run stays complete, without them) by interrupting its process."""
     if job.state == "running":
         request_cancel(job.run_dir)
-    elif job.state == "starting" and job.info.get("host") == socket.gethostname():
+    elif job.state in ("starting", "representing") and job.info.get("host") == socket.gethostname():
         try:
             # Its own session and process group (start_new_session): only it is hit.
             os.killpg(int(job.info["pid"]), signal.SIGINT)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import rule_variant, run_cli
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +26,9 @@ def tiny_run(tiny_data: Path, tmp_path_factory) -> Path:
     run_cli("train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", "2", "--batch-size", "8")
     run_cli("represent", str(run_dir), "--perplexity", "5")
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_run_medoid(tiny_run: Path, tmp_path_factory) -> Path:
+    """``tiny_run``'s network deciding by the nearest of 2 t-SNE medoids per class: a second run to compare with."""
+    return rule_variant(tiny_run, tmp_path_factory.mktemp("runs") / "tiny_medoid")

@@ -23,3 +23,27 @@ def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 def tree_digest(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder``, by relative path (to prove nothing changed)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def copy_run(run_dir: Path, dest: Path) -> Path:
+    """A copy of a trained run's network, history and settings in ``dest``, without its
+    representatives; its training data path is rewritten for the new place."""
+    import json
+    import shutil
+
+    dest.mkdir(parents=True)
+    for name in ("history.csv", "model.keras"):
+        shutil.copy2(run_dir / name, dest / name)
+    info = json.loads((run_dir / "run.json").read_text())
+    info["config"]["train_dir"] = os.path.relpath((run_dir / info["config"]["train_dir"]).resolve(), dest.resolve())
+    (dest / "run.json").write_text(json.dumps(info))
+    return dest
+
+
+def rule_variant(run_dir: Path, dest: Path, rule: str = "medoid", per_class: int = 2) -> Path:
+    """A second real run without training: ``run_dir``'s network, with representatives chosen
+    again to decide by another rule (as ``represent DEST --rule RULE --per-class K``)."""
+    from siamese import load_run, represent
+
+    represent(load_run(copy_run(run_dir, dest)), rule=rule, per_class=per_class)
+    return dest

@@ -16,8 +16,8 @@ import pytest
 from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, wait_idle, wait_until
 
 import siamese
-from helpers import ROOT
-from siamese.jobs import Job, list_jobs
+from helpers import ROOT, rule_variant
+from siamese.jobs import ACTIVE_STATES, Job, list_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -137,6 +137,36 @@ def test_upload_a_probe_shows_the_verdict(page, server, dashboard_data: Dashboar
     assert page.locator(".js-plotly-plot").count() == 2
 
 
+def second_run(data: DashboardData, source: Path, name: str) -> Path:
+    """A second run for Compare beside the server's: ``source``'s network deciding by another rule,
+    put where the dashboard finds runs (its runs folder)."""
+    dest = data.runs_dir / name
+    return dest if (dest / "run.json").exists() else rule_variant(source, dest)
+
+
+def test_compare_two_runs_shows_their_numbers_and_curves(page, server, dashboard_data: DashboardData):
+    second_run(dashboard_data, dashboard_data.run, "tiny_medoid")
+    open_page(page, server, "Compare")
+    numbers = page.locator('[data-testid="stTable"]').first
+    header = numbers.locator("thead").inner_text()
+    for column in ("rule", "threshold", "accuracy", "identified", "strangers rejected", "known rejected", "AUROC", "EER"):
+        assert column in header, header
+    rows = numbers.locator("tbody tr")
+    assert rows.count() == 2, numbers.inner_text()
+    first, second = (rows.nth(i).locator("th").first.inner_text() for i in range(2))
+    assert first == "tiny" and second != first  # the sidebar's run, then one of the same classes
+    assert "(" in rows.nth(1).inner_text()  # the second run's differences from the first
+    # The best value of each number column is highlighted (one or more cells per column on a tie).
+    highlighted = numbers.evaluate("table => [...table.querySelectorAll('td')].filter(td => getComputedStyle(td).backgroundColor === 'rgb(216, 243, 220)').length")
+    assert highlighted >= 6  # six number columns, each with its best (both runs on a tie)
+    # The overlaid curves: loss and pair accuracy for each of the two runs, one legend entry per run.
+    curves = page.locator(".js-plotly-plot").first
+    curves.locator(".scatterlayer .trace").nth(3).wait_for()
+    assert curves.locator(".scatterlayer .trace").count() == 4
+    assert sorted(curves.locator(".legend .traces .legendtext").all_text_contents()) == sorted([first, second])
+    assert_no_exception(page)
+
+
 def fill_number_inputs(page, values: dict[int, str]) -> None:
     """Type into a form's number inputs (by index) until each shows its value.
 
@@ -170,7 +200,7 @@ def test_training_runs_on_across_a_reload_and_shows_its_curves(page, server, das
     # Its state is in the run folder: wait for run.json to say it finished (minutes on a busy machine).
     def finished() -> Job | None:
         now = next(j for j in list_jobs(dashboard_data.runs_dir) if j.name == job.name)
-        return None if now.state in ("starting", "running") else now
+        return None if now.state in ACTIVE_STATES else now
 
     done = wait_until(finished, TRAINING_SECONDS, f"{job.name} did not finish")
     assert done.state == "complete", done.log_tail()
@@ -219,11 +249,14 @@ def full_page_screenshot(page, path: Path) -> None:
     page.set_viewport_size({"width": WIDTH, "height": 900})
 
 
-def test_every_page_opens_without_exception_and_is_screenshotted(page, server, screenshots: Path):
+def test_every_page_opens_without_exception_and_is_screenshotted(page, server, screenshots: Path, dashboard_data: DashboardData):
     open_page(page, server, "Home")
     # The README shows the committed demo run when it is there; the tiny test run otherwise.
     if (DEMO_RUN / "run.json").exists():
+        second_run(dashboard_data, DEMO_RUN, "demo_run_medoid")  # Compare shows the demo run beside it
         choose_run(page, "sample_data/demo_run")
+    else:
+        second_run(dashboard_data, dashboard_data.run, "tiny_medoid")
     for title in PAGES:
         # Navigate inside the session (a URL would start a new one and forget the run choice).
         page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()

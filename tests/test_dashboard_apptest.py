@@ -17,7 +17,7 @@ from PIL import Image
 
 import siamese
 from siamese import maps
-from siamese.jobs import list_jobs
+from siamese.jobs import ACTIVE_STATES, list_jobs
 
 # The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
 dashboard_data = dashboard_fixtures.dashboard_data
@@ -35,7 +35,7 @@ def test_home_shows_run_dataset_numbers_and_links(dashboard_env: DashboardData):
     labels = {m.label for m in at.metric}
     assert {"Accuracy (nearest class)", "Identified rate", "AUROC known vs unknown", "Strangers rejected"} <= labels
     links = {link.proto.label for link in at.get("page_link")}
-    assert links == {"Data", "Train", "Embeddings", "Evaluate", "Probe"}
+    assert links == {"Data", "Train", "Embeddings", "Evaluate", "Probe", "Compare"}
 
 
 def test_fresh_clone_opens_on_the_committed_demo_run(tmp_path: Path, monkeypatch):
@@ -122,12 +122,14 @@ def test_train_starts_a_background_run_that_finishes_and_is_listed(dashboard_env
     assert not at.exception and not at.error, texts(at)
     jobs = list_jobs(dashboard_env.runs_dir)
     assert len(jobs) == 1 and jobs[0].state in ("starting", "running", "complete")
-    wait_until(lambda: list_jobs(dashboard_env.runs_dir)[0].state not in ("starting", "running"), TRAINING_DEADLINE, "the training did not finish")
+    wait_until(lambda: list_jobs(dashboard_env.runs_dir)[0].state not in ACTIVE_STATES, TRAINING_DEADLINE, "the training did not finish")
     job = list_jobs(dashboard_env.runs_dir)[0]
     assert job.state == "complete", job.log_tail()
 
     at = open_page("train.py")  # a new session (a browser reload) still shows it
     assert "Finished 1 epochs" in texts(at)
+    # "Choose representatives when training ends" is on by default: the run is ready for Evaluate and Probe.
+    assert job.run().has_representatives and f"**{job.name}** is ready" in texts(at)
     assert any(option.startswith(str(job.run_dir.resolve())) for option in at.sidebar.selectbox(key="_run_picker").options)
 
 

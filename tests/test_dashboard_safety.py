@@ -11,7 +11,7 @@ import roots  # the dashboard's own helper module, imported as its pages do (pyt
 from dashboard_fixtures import DashboardData, open_page, png_bytes, texts, wait_until
 
 from helpers import tree_digest
-from siamese.jobs import list_jobs
+from siamese.jobs import ACTIVE_STATES, list_jobs
 
 dashboard_data = dashboard_fixtures.dashboard_data
 dashboard_env = dashboard_fixtures.dashboard_env
@@ -93,7 +93,7 @@ def test_every_dashboard_action_leaves_the_dataset_byte_identical(dashboard_env:
     at.number_input[1].set_value(8)
     at.button[0].click().run()
     # Wait for the training's state in its folder (seconds alone, minutes on a busy machine).
-    wait_until(lambda: not any(job.state in ("starting", "running") for job in list_jobs(dashboard_env.runs_dir)), 600, "the training did not finish")
+    wait_until(lambda: not any(job.state in ACTIVE_STATES for job in list_jobs(dashboard_env.runs_dir)), 600, "the training did not finish")
     assert all(job.state == "complete" for job in list_jobs(dashboard_env.runs_dir))
 
     assert tree_digest(dashboard_env.data) == before  # same files, same bytes, nothing added

@@ -71,3 +71,10 @@ def test_two_trainings_at_once_write_to_different_runs_and_cancel_stops_one(tiny
     assert 1 <= cancelled.info["epochs_done"] < 100_000
     assert cancelled.has_model  # the best model so far is kept
     assert next(j for j in jobs if j.name == second.name).run().info["epochs_done"] == 1
+
+
+def test_a_job_asked_to_represent_says_so_in_its_command_line(tmp_path: Path):
+    config = TrainConfig(train_dir=str(tmp_path / "data"))
+    assert "--represent" not in train_command(config, tmp_path / "run")
+    command = train_command(config, tmp_path / "run", represent=True)
+    assert build_parser().parse_args(command[3:]).represent is True

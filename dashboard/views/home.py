@@ -50,13 +50,14 @@ with right:
 headline = st.container()
 
 st.subheader("Pages")
-links = st.columns(5)
+links = st.columns(6)
 for column, (page, label, icon, text) in zip(links, [
     ("data.py", "Data", ":material/photo_library:", "Gallery per class, palettes, skipped files, train/test split."),
     ("train.py", "Train", ":material/model_training:", "Every setting, live progress, cancel."),
     ("embeddings.py", "Embeddings", ":material/scatter_plot:", "Interactive t-SNE map and representatives."),
     ("evaluate.py", "Evaluate", ":material/fact_check:", "Threshold, confusion table, histograms, ROC."),
     ("probe.py", "Probe", ":material/person_search:", "Upload one image and identify it."),
+    ("compare.py", "Compare", ":material/compare_arrows:", "Runs side by side on the same images."),
 ]):
     with column:
         st.page_link(str(roots.VIEWS / page), label=label, icon=icon)

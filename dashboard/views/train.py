@@ -15,9 +15,9 @@ import streamlit as st
 import siamese
 from siamese.config import PRECISIONS
 from siamese.data import parse_shape
-from siamese.jobs import Job, cancel_training, list_jobs, start_training, unique_run_name
+from siamese.jobs import ACTIVE_STATES, Job, cancel_training, list_jobs, start_training, unique_run_name
 
-ACTIVE = ("starting", "running")
+ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4
 DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
 PRECISION_LABELS = {"auto": "auto (bfloat16 where the CPU has it)", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
@@ -50,6 +50,11 @@ with st.form("train"):
         help="Vary each pair's images by small shifts, gain, ambient offset and sensor noise. On the sample data it raised the strangers "
              "turned away at the calibrated threshold from 84% to 99% (README).",
     )
+    choose_representatives = st.checkbox(
+        "Choose representatives when training ends", value=True,
+        help="Embeds the training images, maps them with t-SNE, records one representative per class and calibrates the threshold, "
+             "so the finished run is ready for Evaluate and Probe. Unchecked, press \"Choose representatives\" on the Embeddings or Evaluate page later.",
+    )
     start = st.form_submit_button("Start training", type="primary")
 
 if start:
@@ -63,7 +68,7 @@ if start:
         )
         roots.runs_root().mkdir(parents=True, exist_ok=True)
         run_dir = roots.runs_root() / unique_run_name(roots.runs_root())
-        start_training(config, run_dir)
+        start_training(config, run_dir, represent=bool(choose_representatives))
     except siamese.SiameseError as exc:
         st.error(str(exc))
     else:
@@ -89,8 +94,10 @@ def show_job(job: Job) -> None:
         done, total = int(run.info.get("epochs_done", 0)), int(run.config.epochs)
         if job.state == "running":
             st.progress(min(done / max(total, 1), 1.0), text=f"Epoch {done} of {total}")
+        elif job.state == "representing":
+            st.progress(1.0, text=f"Trained {done} epochs; choosing representatives and calibrating the threshold...")
         elif job.state == "complete":
-            st.success(f"Finished {done} epochs. Choose **{run.name}** in the sidebar, then its representatives are chosen on the Embeddings page.")
+            finished_message(job, run, done)
         elif job.state == "cancelled":
             st.warning(f"Cancelled after {done} of {total} epochs; the best model so far is kept.")
         else:
@@ -99,6 +106,23 @@ def show_job(job: Job) -> None:
         history = run.history()
         if len(history):
             st.plotly_chart(charts.training_curves(history, total), config=charts.figure_config(), key=f"curves-{job.name}")
+
+
+def finished_message(job: Job, run: siamese.Run, done: int) -> None:
+    """What a finished run needs next: nothing when it has representatives, else the button that chooses them."""
+    if run.has_representatives:
+        st.success(f"Finished {done} epochs and chose the representatives: **{run.name}** is ready. Choose it in the sidebar, then open Evaluate or Probe.")
+        links = st.columns(4)
+        links[0].page_link(str(roots.VIEWS / "evaluate.py"), label="Evaluate", icon=":material/fact_check:")
+        links[1].page_link(str(roots.VIEWS / "probe.py"), label="Probe", icon=":material/person_search:")
+        return
+    button = (f"Choose **{run.name}** in the sidebar, then press \"Choose representatives\" on the Embeddings or Evaluate page "
+              "to make it ready for Evaluate and Probe.")
+    if job.represents:
+        st.warning(f"Finished {done} epochs, but choosing the representatives did not finish. {button}")
+        st.code(job.log_tail() or "(no output)", language=None)
+    else:
+        st.success(f"Finished {done} epochs. {button}")
 
 
 def show_jobs() -> None:
