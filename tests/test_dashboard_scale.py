@@ -11,12 +11,15 @@ from pathlib import Path
 
 import charts
 import pytest
-from dashboard_fixtures import DashboardData, open_page
+from dashboard_fixtures import DASHBOARD, DashboardData
+from streamlit.testing.v1 import AppTest
 
 import siamese
 from helpers import run_cli
 
 N_CLASSES = 30
+# A deadline, not a wait: a first open embeds every test image, which takes minutes on a busy machine.
+DEADLINE_SECONDS = 600
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +41,13 @@ def many_env(many_classes: DashboardData, monkeypatch) -> DashboardData:
     for name, value in many_classes.env().items():
         monkeypatch.setenv(name, value)
     return many_classes
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=DEADLINE_SECONDS).run()
+    at.switch_page(f"views/{page}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 
 def figures(at) -> list[dict]:
