@@ -132,7 +132,7 @@ def embedding_map(
 def _representative_marker(many: bool, highlighted: bool) -> dict[str, Any]:
     """Hollow diamonds: around a highlighted class's points, large; among hundreds of
     classes, small and thin, so that each class's points still show around it."""
-    size, width = (16, 2) if highlighted else ((7, 1) if many else (12, 1.5))
+    size, width = (16, 2) if highlighted else ((7, 1) if many else (10, 1.5))
     return {"size": size, "color": REPRESENTATIVE_COLOUR, "symbol": "diamond-open", "line": {"width": width}}
 
 
