@@ -128,7 +128,8 @@ def _default_comparison(paths: list[Path]) -> list[str]:
     chosen = st.session_state.get(RUN_KEY)
     first = Path(chosen).resolve() if chosen and Path(chosen).resolve() in paths else paths[0]
     others = [p for p in paths if p != first]
-    same_classes = [p for p in others if _classes(p) == _classes(first)]
+    classes = _classes(first)
+    same_classes = [p for p in others if _classes(p) == classes]
     return [str(p) for p in [first, *([_default_run(same_classes or others)] if others else [])]]
 
 

@@ -42,10 +42,6 @@ DECISION = (("rule", "rule"), ("threshold", "threshold"), ("threshold_source", "
 Evaluator = Callable[[Run, Path, Path | None], Evaluation]
 
 
-def _evaluate(run: Run, test_dir: Path, unknown_dir: Path | None) -> Evaluation:
-    return evaluate(run, test_dir, unknown_dir)
-
-
 @dataclass(frozen=True)
 class CompareResult:
     """Two or more runs side by side.
@@ -258,7 +254,7 @@ def compare_runs(
     test_dir: str | os.PathLike[str],
     unknown_dir: str | os.PathLike[str] | None = None,
     show_path: Callable[[Path], str] = str,
-    evaluator: Evaluator = _evaluate,
+    evaluator: Evaluator = evaluate,
     strict: bool = False,
 ) -> CompareResult:
     """Compare two or more runs on the same test (and unknown) images, each at its own threshold.

@@ -70,7 +70,6 @@ def train_command(config: TrainConfig, run_dir: str | os.PathLike[str], represen
         "--calibration-split", repr(float(config.calibration_split)),
         "--augment" if config.augment else "--no-augment",
         "--precision", config.precision,
-        "--augment" if config.augment else "--no-augment",
     ]
     if config.input_shape:
         command += ["--input-shape", ",".join(str(int(s)) for s in config.input_shape)]

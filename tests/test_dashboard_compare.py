@@ -46,6 +46,8 @@ def test_two_runs_side_by_side(dashboard_env: DashboardData, other_runs: dict[st
     assert numbers.loc["tiny_medoid", "rule"] == "medoid" and "(" in numbers.loc["tiny_medoid", "accuracy"]
     assert list(settings.columns) == ["tiny", "tiny_medoid"] and len(settings) == len(SETTINGS)
     assert f"{len(expected.differing_settings())} of {len(SETTINGS)} settings differ" in texts(at)
+    differing = [name for key, name in SETTINGS if key in expected.differing_settings()]
+    assert f"**Settings that differ:** {', '.join(differing)} (" in texts(at)  # named under the numbers, before the curves
     curves = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert {trace["name"] for trace in curves["data"]} == {"tiny", "tiny_medoid"}  # one colour per run
 

@@ -46,6 +46,7 @@ def test_the_job_command_line_gives_back_every_setting(tmp_path: Path, augment: 
                          seed=5, validation_split=0.1, val_dir=str(tmp_path / "val"), precision="float32", calibration_split=0.2, augment=augment)
     command = train_command(config, tmp_path / "run")
     assert command[1:4] == ["-m", "siamese", "train"]
+    assert [a for a in command if a.endswith("augment")] == ["--augment" if augment else "--no-augment"]
     args = build_parser().parse_args(command[3:])
     for name in USER_SETTINGS:
         value = getattr(args, name)

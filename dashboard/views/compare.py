@@ -75,15 +75,19 @@ if result.evaluated:
         st.caption("Choose an unknown set to compare how well the runs turn strangers away (strangers rejected, AUROC, EER).")
 else:
     st.caption("None of the chosen runs can be measured yet (see above).")
+differing = result.differing_settings()
+highlight = [name for key, name in SETTINGS if key in differing]
+st.markdown(
+    f"**Settings that differ:** {', '.join(highlight)} ([Settings](#settings), highlighted)." if highlight
+    else "**Settings:** the runs have the same settings ([Settings](#settings))."
+)
 
 st.subheader("Training curves")
 st.plotly_chart(charts.compared_training_curves(result.histories), config=charts.figure_config(), key="compare_curves")
 
-st.subheader("Settings")
-differing = result.differing_settings()
+st.subheader("Settings", anchor="settings")
 settings = result.settings_table()
 only_differing = st.toggle("Only the settings that differ", value=False, key="compare_only_differing")
-highlight = [name for key, name in SETTINGS if key in differing]
 if only_differing:
     settings = settings.loc[highlight]
 st.table(settings.style.apply(lambda row: [DIFFERS if row.name in highlight else ""] * len(row), axis=1))
