@@ -205,7 +205,7 @@ def compared_training_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure
     return fig
 
 
-def distance_histograms(groups: Mapping[str, Sequence[float]], threshold: float, bins: int = 40) -> go.Figure:
+def distance_histograms(groups: Mapping[str, Sequence[float]], threshold: float, bins: int = 40, threshold_text: str | None = None) -> go.Figure:
     """Overlaid histograms of nearest-class distance per group, with the threshold line.
 
     The counts are binned here (shared edges for every group) and drawn as bars, so the
@@ -223,7 +223,7 @@ def distance_histograms(groups: Mapping[str, Sequence[float]], threshold: float,
                 x=centres, y=counts, width=width, name=f"{name} ({len(values)})", opacity=0.6, marker_color=SET_COLOURS.get(name),
                 hovertemplate="distance %{x:.3g}<br>%{y} images<extra></extra>",
             ))
-    fig.add_vline(x=threshold, line={"color": "#000", "dash": "dash", "width": 2}, annotation_text=f"threshold {threshold:.3g}")
+    fig.add_vline(x=threshold, line={"color": "#000", "dash": "dash", "width": 2}, annotation_text=f"threshold {threshold_text or threshold}")
     fig.update_layout(**LAYOUT, barmode="overlay", bargap=0, height=340, title="Distance to the nearest class", xaxis_title="distance", yaxis_title="images")
     return fig
 
@@ -283,15 +283,17 @@ def cmc_curve(rates: Sequence[float], identified_rate: float) -> go.Figure:
     return fig
 
 
-def class_distance_bars(distances: Mapping[str, float], threshold: float, nearest: str) -> go.Figure:
-    """Distance from a probe to every class, nearest first, with the threshold line."""
+def class_distance_bars(distances: Mapping[str, float], threshold: float, nearest: str, threshold_text: str | None = None) -> go.Figure:
+    """Distance from a probe to every class, nearest first, with the threshold line; its label
+    (``threshold_text``, the page's own writing of the value) sits in front of the bars."""
     ordered = sorted(distances.items(), key=lambda kv: kv[1])
     fig = go.Figure(go.Bar(
         x=[k for k, _ in ordered], y=[v for _, v in ordered],
         marker_color=["#e63946" if k == nearest else "#8d99ae" for k, _ in ordered],
         hovertemplate="%{x}: %{y:.3g}<extra></extra>",
     ))
-    fig.add_hline(y=threshold, line={"color": "#000", "dash": "dash", "width": 2}, annotation_text=f"threshold {threshold:.3g}")
+    fig.add_hline(y=threshold, line={"color": "#000", "dash": "dash", "width": 2}, layer="above", annotation_text=f"threshold {threshold_text or threshold}",
+                  annotation_position="top left", annotation_bgcolor="rgba(255,255,255,0.9)")
     fig.update_layout(**LAYOUT, height=320, title="Distance to each class", yaxis_title="distance")
     return fig
 

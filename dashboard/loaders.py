@@ -17,7 +17,7 @@ import roots
 import streamlit as st
 
 import siamese
-from siamese import maps, selection
+from siamese import maps, neighbours, selection
 from siamese.compare import CompareResult, compare_runs
 from siamese.palettes import colour_image
 from siamese.runs import REPRESENTATIVES_FILE, RUN_FILE
@@ -154,6 +154,30 @@ def probe(run: siamese.Run, data: bytes, threshold: float | None = None) -> siam
     """``siamese.probe`` on uploaded bytes, cached in memory so moving the threshold back and
     forth does not embed the image again."""
     return _probe(*cache_key(run), data, threshold)
+
+
+# Neighbours -------------------------------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner="Reading the training images' embeddings...")
+def _training_set(run_path: str, stamp: Stamp) -> neighbours.TrainingSet:
+    return neighbours.training_set(load_run(run_path))
+
+
+def training_set(run: siamese.Run) -> neighbours.TrainingSet:
+    """The run's training images as embeddings, to find a probe's nearest ones (``siamese.neighbours.training_set``)."""
+    return _training_set(*cache_key(run))
+
+
+@st.cache_resource(max_entries=64, show_spinner="Embedding the image...")
+def _file_embedding(run_path: str, stamp: Stamp, path: str) -> Any:
+    embeddings, kept, skipped = load_run(run_path).embed_files([Path(path)])
+    if not len(kept):
+        raise siamese.SiameseError(skipped[0].reason if skipped else f"{path} cannot be read as an image")
+    return embeddings[0]
+
+
+def file_embedding(run: siamese.Run, path: str | os.PathLike[str]) -> Any:
+    """One image file's embedding (a test image on the map, say), cached."""
+    return _file_embedding(*cache_key(run, path))
 
 
 # Files ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import streamlit as st
 
 import siamese
 from siamese.maps import image_path
+from siamese.neighbours import Neighbour, TrainingSet, nearest_training_images
 
 SELECTION_KEY = "map_selection"
 SHOWN = 24  # at most this many selected images are drawn
@@ -96,3 +97,16 @@ def selected_images(run: siamese.Run, table: pd.DataFrame, overlay: pd.DataFrame
             paths.append(row["file"])
             captions.append(f"test {row['class']} · {Path(row['file']).name}")
     return paths, captions
+
+
+def point_file(table: pd.DataFrame, overlay: pd.DataFrame | None, row: int) -> tuple[str, bool]:
+    """The file a point of the map stands for (as the map holds it), and whether it is a training image."""
+    if row < len(table):
+        return str(table.iloc[row]["file"]), True
+    return str(overlay.iloc[row - len(table)]["file"]) if overlay is not None else "", False
+
+
+def point_neighbours(training: TrainingSet, embedding: Any, row: int, is_training: bool, k: int) -> list[Neighbour]:
+    """A map point's ``k`` nearest training images in embedding space; a training point is not its own neighbour."""
+    return nearest_training_images(training, embedding, k, exclude=row if is_training else None)
+

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import loaders
+import messages
 import roots
 import streamlit as st
 
@@ -19,6 +20,7 @@ import siamese
 
 RUN_KEY = "run"
 DATASET_KEY = "dataset"
+_NOTHING = object()  # no choice remembered (None is a choice: "(none)")
 
 
 def _run_label(path: Path) -> str:
@@ -51,8 +53,8 @@ def _remembered(key: str, options: list[Any], default: Callable[[], Any]) -> Non
     back to the default.
     """
     widget = f"_{key}_picker"
-    if st.session_state.get(widget) not in options:
-        remembered = st.session_state.get(key)
+    if widget not in st.session_state or st.session_state[widget] not in options:
+        remembered = st.session_state.get(key, _NOTHING)
         st.session_state[widget] = remembered if remembered in options else default()
 
 
@@ -74,46 +76,102 @@ def run_picker() -> Path | None:
 
 
 def _forget_dataset() -> None:
-    """A newly chosen run brings its own training data as the selected dataset."""
+    """A newly chosen run brings its own data as the selected dataset (``run_dataset``)."""
     st.session_state.pop(DATASET_KEY, None)
     st.session_state.pop(f"_{DATASET_KEY}_picker", None)
 
 
-def _default_dataset(paths: list[Path]) -> Path:
-    """The training data of the chosen run, when it is among the datasets; else the first."""
+def run_dataset(run: siamese.Run, paths: list[Path]) -> Path | None:
+    """The dataset that goes with ``run``: its training folder, else its test set (the
+    training folder's sibling ``test/``), when listed; else none, never another dataset."""
+    for candidate in (run.train_dir, run.train_dir.parent / "test"):
+        if candidate in paths:
+            return candidate
+    return None
+
+
+def own_test_set(run: siamese.Run) -> Path | None:
+    """The run's own test set: its training folder's sibling ``test/`` when it is listed, else None."""
+    return roots.sibling_dataset(run, "test")
+
+
+def _default_dataset(paths: list[Path]) -> Path | None:
+    """The chosen run's own data (``run_dataset``); with no run, the first dataset."""
     run = selected_run()
-    if run is not None:
-        train_dir = run.train_dir
-        if train_dir in paths:
-            return train_dir
-    return paths[0]
+    return run_dataset(run, paths) if run is not None else paths[0]
+
+
+def _choice(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
+
+
+def _dataset_label(path: str | None) -> str:
+    return "(none)" if path is None else roots.display_path(path)
 
 
 def dataset_picker() -> Path | None:
-    """The sidebar's dataset chooser (folders found under the data roots only)."""
+    """The sidebar's dataset chooser (folders found under the data roots only); it follows
+    the chosen run, and offers (none) when the run's own data is not among the folders."""
     paths = roots.datasets()
+    run = selected_run()
+    if run is not None and run.train_dir not in paths and roots.within_roots(run.train_dir, roots.data_roots()):
+        roots.forget_datasets()  # a folder made since the last listing (a split, say): list again
+        paths = roots.datasets()
     if not paths:
-        st.sidebar.info("No dataset found. Put a folder with one sub-folder of images per class under sample_data/ or runs/.")
-        st.session_state[DATASET_KEY] = None
+        st.sidebar.info("No dataset found. Put a folder with one sub-folder of images per class under sample_data/ or runs/, or list its folder in dashboard.toml.")
+        st.session_state.pop(DATASET_KEY, None)
         return None
-    options = [str(p) for p in paths]
-    _remembered(DATASET_KEY, options, lambda: str(_default_dataset(paths)))
-    choice = st.sidebar.selectbox("Dataset", options, key=f"_{DATASET_KEY}_picker", format_func=roots.display_path, help="The Data and Train pages work on this dataset.")
+    options: list[str | None] = [None, *(str(p) for p in paths)]
+    _remembered(DATASET_KEY, options, lambda: _choice(_default_dataset(paths)))
+    choice = st.sidebar.selectbox(
+        "Dataset", options, key=f"_{DATASET_KEY}_picker", format_func=_dataset_label,
+        help="The Data and Train pages work on this dataset; choosing a run selects its own data.",
+    )
     st.session_state[DATASET_KEY] = choice
-    return Path(choice)
+    return Path(choice) if choice else None
 
 
-def dataset_select(label: str, key: str, default: Path | None, allow_none: bool = False) -> Path | None:
-    """A selectbox of the datasets found under the data roots (never a free path)."""
+def dataset_select(label: str, key: str, default: Path | None, allow_none: bool = False, placeholder: str = "Choose a folder") -> Path | None:
+    """A selectbox of the datasets found under the data roots (never a free path).
+
+    It starts at ``default``; without one it starts empty (or at "(none)" with
+    ``allow_none``), never at an unrelated folder.
+    """
     options: list[str | None] = [str(p) for p in roots.datasets()]
     if allow_none:
         options = [None, *options]
-    index = options.index(str(default)) if default is not None and str(default) in options else 0
     if not options:
         return None
-    choice = st.selectbox(label, options, index=index, key=key, format_func=lambda p: "(none)" if p is None else roots.display_path(p))
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]  # a folder that is gone
+    if key in st.session_state:
+        index: int | None = 0  # the session's value wins; a default as well would make Streamlit warn
+    elif default is not None and str(default) in options:
+        index = options.index(str(default))
+    else:
+        index = 0 if allow_none else None
+    choice = st.selectbox(label, options, index=index, key=key, format_func=_dataset_label, placeholder=placeholder)
     return Path(choice) if choice else None
 
+
+def foreign_classes(folder_classes: list[str], run_classes: list[str]) -> list[str]:
+    """The classes of a folder that the run was not trained on (such a folder is no test set)."""
+    known = set(run_classes)
+    return [c for c in folder_classes if c not in known]
+
+
+def name_list(names: list[str], shown: int = 5) -> str:
+    """Names for a sentence: all of a few, or the first ``shown`` and how many more."""
+    return ", ".join(names) if len(names) <= shown else f"{', '.join(names[:shown])} and {len(names) - shown} more"
+
+
+def use_as_unknown(test_key: str, unknown_key: str, folder: Path, own_test: Path | None) -> None:
+    """Make ``folder`` the unknown set, and the run's own test set (or none) the test set (a button's callback)."""
+    st.session_state[unknown_key] = str(folder)
+    if own_test is not None and own_test != folder:
+        st.session_state[test_key] = str(own_test)
+    else:
+        st.session_state.pop(test_key, None)
 
 def _classes(path: Path) -> list[str] | None:
     try:
@@ -175,17 +233,17 @@ def require_run() -> siamese.Run | None:
     """The selected run, or a message saying how to get one (the page should then stop)."""
     run = selected_run()
     if run is None:
-        st.warning("No run is selected. Train one on the Train page (or with `python -m siamese train DATA --out runs/NAME`), then choose it in the sidebar.")
+        st.warning("No run is selected. Train one on the Train page, then choose it in the sidebar's Run picker.")
         st.page_link(str(roots.VIEWS / "train.py"), label="Go to Train", icon=":material/model_training:")
         return None
     if run.status != "complete" and run.status != "cancelled":
         if run.status == "running":
             st.info(f"Run {run.name} is still training ({run.info.get('epochs_done', 0)} of {run.config.epochs} epochs); its pages open when it finishes.")
         else:
-            st.error(f"Run {run.name} failed: {run.error or 'no reason recorded'}. Train it again on the Train page or choose another run in the sidebar.")
+            st.error(f"Run {run.name} failed: {messages.user_message(run.error or 'no reason recorded')}. Train it again on the Train page or choose another run in the sidebar.")
         return None
     if not run.has_model:
-        st.error(f"Run {run.name} has no saved model (it stopped before its first epoch ended). Train it again or choose another run.")
+        st.error(f"Run {run.name} has no saved model (it stopped before its first epoch ended). Train it again on the Train page or choose another run in the sidebar.")
         return None
     return run
 
@@ -200,7 +258,7 @@ def require_representatives(run: siamese.Run) -> bool:
             try:
                 siamese.represent(run)
             except siamese.SiameseError as exc:
-                st.error(str(exc))
+                st.error(messages.user_message(exc))
                 return False
         st.rerun()
     return False

@@ -12,6 +12,7 @@ import os
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 import siamese
@@ -34,11 +35,11 @@ def _configured_roots(key: str) -> list[Path]:
     except FileNotFoundError:
         return []
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        st.error(f"{path} cannot be read ({exc}); fix it or remove it to use only sample_data/ and runs/.")
+        st.error(f"{path.name} cannot be read ({exc}); fix it or remove it to use only sample_data/ and runs/.")
         return []
     entries = config.get(key, [])
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-        st.error(f"{path}: {key} must be a list of folder paths, such as {key} = [\"/data/thermal\"].")
+        st.error(f"{path.name}: {key} must be a list of folder paths, such as {key} = [\"/data/thermal\"].")
         return []
     return [(path.parent / Path(e).expanduser()).resolve() for e in entries]
 
@@ -74,13 +75,31 @@ def data_roots() -> list[Path]:
     return _unique([*_extra_roots("SIAMESE_DATA_ROOTS", "data_roots"), SAMPLE_ROOT, runs_root()])
 
 
-def display_path(path: str | os.PathLike[str]) -> str:
-    """A path as the user knows it: relative to the repository when it lies inside it."""
+def display_path(path: str | os.PathLike[str], known_roots: list[Path] | None = None) -> str:
+    """A path as the user knows it, never the server's absolute path: relative to the
+    repository when it lies inside it, else to the data or run root that holds it (named by
+    the root's own folder: ``faces/train`` for ``/srv/faces/train``), else its last two parts."""
     path = Path(path).resolve()
     try:
         return str(path.relative_to(REPO_ROOT))
     except ValueError:
-        return str(path)
+        pass
+    holders = [r for r in (known_roots if known_roots is not None else (*data_roots(), *run_roots())) if path == r or r in path.parents]
+    if holders:
+        root = max(holders, key=lambda r: len(r.parts))  # the innermost root
+        return str(Path(root.name) / path.relative_to(root))
+    return str(Path("…", *path.parts[-2:]))
+
+
+def display_paths(paths: list[str]) -> list[str]:
+    """Many paths as ``display_path`` writes them (for tables and CSV files), the roots read once."""
+    known = [*data_roots(), *run_roots()]
+    return [display_path(p, known) for p in paths]
+
+
+def relative_files(table: pd.DataFrame, column: str = "file") -> pd.DataFrame:
+    """A copy of ``table`` (one the dashboard offers for download) with ``column``'s paths relative to their roots."""
+    return table.assign(**{column: display_paths([str(p) for p in table[column]])})
 
 
 def find_run_dirs() -> list[Path]:
@@ -137,8 +156,14 @@ def find_datasets(roots: tuple[str, ...]) -> list[str]:
 
 
 def datasets() -> list[Path]:
-    """The dataset folders under the data roots (listed again at most every 10 seconds)."""
+    """The dataset folders under the data roots (listed again at most every 10 seconds, and at
+    once after the dashboard made one: see ``forget_datasets``)."""
     return [Path(p) for p in find_datasets(tuple(str(r) for r in data_roots()))]
+
+
+def forget_datasets() -> None:
+    """List the dataset folders afresh on the next call (after a split, a new run)."""
+    find_datasets.clear()
 
 
 def sibling_dataset(run: siamese.Run, name: str) -> Path | None:

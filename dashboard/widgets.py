@@ -7,21 +7,28 @@ them starts from the user's last choice.
 from __future__ import annotations
 
 import math
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import loaders
+import messages
 import streamlit as st
 
 import siamese
+from siamese.neighbours import DEFAULT_NEIGHBOURS, Neighbour
 from siamese.palettes import PALETTES
 
 # Probes are single thermal frames; the same limit is set in .streamlit/config.toml
 # (server.maxUploadSize) and checked again here for callers that bypass the browser.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff"]
 PALETTE_KEY = "_palette_choice"
 DEFAULT_PALETTE = "gray"
 SUGGESTION_LABELS = {"eer": "Equal error", "best_balance": "Best balance", "target_far": "1% accepted"}
+# One precision for every threshold the dashboard writes: buttons, captions, verdicts, chart
+# labels and the slider's own label (printf-style, drawn by the browser) give the same digits.
+THRESHOLD_DIGITS = 4
+SLIDER_FORMAT = f"%.{THRESHOLD_DIGITS}g"
 
 
 # Threshold ----------------------------------------------------------------------------------
@@ -33,9 +40,21 @@ def threshold_origin(run: siamese.Run) -> str:
     return "the equal-error point of the training images (not calibrated)"
 
 
+
+
 def format_threshold(value: float) -> str:
-    """A threshold written the same way everywhere (buttons, captions, slider): four significant digits."""
-    return f"{value:.4g}"
+    """A threshold (or a distance, or a margin) written the same way on every page: 0.256, 0.0888, 0.1015."""
+    return f"{value:.{THRESHOLD_DIGITS}g}"
+
+
+def human_date(stamp: str) -> str:
+    """An ISO timestamp as people write a date: 29 Nov 2026, 09:26 UTC (the text itself when it is no timestamp)."""
+    try:
+        when = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp)
+    zone = when.tzname() or ""
+    return when.strftime("%-d %b %Y, %H:%M") + (f" {'UTC' if zone in ('UTC', 'UTC+00:00') else zone}" if zone else "")
 
 
 def threshold_key(run: siamese.Run) -> str:
@@ -51,12 +70,14 @@ def set_threshold(run: siamese.Run, value: float) -> None:
 
 
 def threshold_step(max_value: float) -> tuple[float, int]:
-    """A slider step giving a few hundred positions over [0, max_value], and its decimals.
+    """A slider step fine enough to reach ``THRESHOLD_DIGITS`` significant digits of
+    ``max_value`` (1,000 to 10,000 positions), and its decimals.
 
     Distances depend on the network: a barely trained one keeps every image within
-    0.001 of every other, a trained one spreads them over about 1.
+    0.001 of every other, a trained one spreads them over about 1. A button may set a
+    value between two steps: the slider keeps it as it is, and shows it to the same digits.
     """
-    step = 10.0 ** math.floor(math.log10(max(max_value, 1e-9) / 200))
+    step = 10.0 ** (math.floor(math.log10(max(max_value, 1e-9))) - (THRESHOLD_DIGITS - 1))
     return step, max(0, -math.floor(math.log10(step)))
 
 
@@ -72,10 +93,10 @@ def threshold_slider(run: siamese.Run, max_value: float) -> float:
     top = round(math.ceil(max_value / step) * step, decimals)
     widget = f"_{key}:{top}:{step}"
     if widget not in st.session_state:
-        st.session_state[widget] = round(min(max(float(st.session_state.get(key, run.suggested_threshold())), 0.0), top), decimals)
+        st.session_state[widget] = min(max(float(st.session_state.get(key, run.suggested_threshold())), 0.0), top)
     st.session_state["_widget:" + key] = widget
     threshold = st.slider(
-        "Threshold (distance)", min_value=0.0, max_value=top, step=step, format=f"%.{decimals}f", key=widget,
+        "Threshold (distance)", min_value=0.0, max_value=top, step=step, format=SLIDER_FORMAT, key=widget,
         help="An image is identified when its nearest class is closer than this; unknown otherwise.",
     )
     st.session_state[key] = float(threshold)
@@ -109,7 +130,7 @@ def image_grid(paths: list[str], captions: list[str], palette: str = DEFAULT_PAL
                 try:
                     st.image(loaders.coloured(path, palette), caption=caption, width=width)
                 except siamese.SiameseError as exc:
-                    st.caption(f"{caption}: {exc}")
+                    st.caption(f"{caption}: {messages.user_message(exc)}")
 
 
 def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, width: int = 110) -> None:
@@ -120,9 +141,30 @@ def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALE
             images.append(loaders.coloured(path, palette))
             shown.append(caption)
         except siamese.SiameseError as exc:
-            st.caption(f"{caption}: {exc}")
+            st.caption(f"{caption}: {messages.user_message(exc)}")
     if images:
         st.image(images, caption=shown, width=width)
+
+
+# Neighbours ---------------------------------------------------------------------------------
+MAX_NEIGHBOURS = 50
+
+
+def neighbours_input(key: str) -> int:
+    """How many nearest training images to show (default 5), remembered across pages."""
+    return int(st.number_input(
+        "Nearest training images", min_value=1, max_value=MAX_NEIGHBOURS, value=DEFAULT_NEIGHBOURS, step=1, key=key,
+        help="The training images closest to it in the learned embedding, whatever their class.",
+    ))
+
+
+def neighbour_grid(found: list[Neighbour], palette: str, columns: int = 5, width: int = 110) -> None:
+    """Training images near a probe or a map point, nearest first: rank, class, file and distance."""
+    image_grid(
+        [str(n.path) for n in found],
+        [f"{i}. {n.class_name} · {Path(n.file).name} · {format_threshold(n.distance)}" for i, n in enumerate(found, start=1)],
+        palette=palette, columns=columns, width=width,
+    )
 
 
 # Palette ------------------------------------------------------------------------------------

@@ -19,12 +19,15 @@ from siamese.data import parse_shape
 from siamese.errors import SiameseError
 from siamese.evaluation import THRESHOLD_SOURCES, evaluate
 from siamese.legacy import import_h5
+from siamese.multiworker import DEFAULT_TIMEOUT
+from siamese.neighbours import nearest_training_images, training_set
 from siamese.probe import probe
 from siamese.representatives import METHODS, represent
 from siamese.runs import load_run
 from siamese.scoring import RULES
 from siamese.split import split_dataset
 from siamese.storage import atomic_write
+from siamese.supervisor import train_on_workers
 from siamese.synthetic import write_sample_dataset
 from siamese.training import STRATEGIES, make_strategy, train
 
@@ -119,7 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
-                        "multiworker = several machines, each started with its own TF_CONFIG and --out (worker 0's is the run)")
+                        "multiworker = several machines, each started with --workers and --worker-index (or its own TF_CONFIG); worker 0 writes the run")
+    p.add_argument("--workers", default=None, metavar="HOST:PORT,...",
+                   help="every worker's address, the same list on each machine; implies --strategy multiworker (see README)")
+    p.add_argument("--worker-index", type=_count, default=None, help="this machine's position in --workers; 0 writes the run")
+    p.add_argument("--worker-timeout", type=_number, default=DEFAULT_TIMEOUT,
+                   help="seconds a worker waits for the others (to join, or during an epoch) before it gives up with status 2")
     p.add_argument("--represent", action="store_true",
                    help="once training completes, choose representatives and calibrate the threshold (as `represent RUN_DIR` with its defaults)")
 
@@ -161,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", type=Path)
     p.add_argument("--threshold", type=_number, default=None)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--neighbours", type=int, default=None, metavar="K",
+                   help="also list the K training images nearest to the probe (JSON key neighbours)")
 
     p = sub.add_parser("import-h5", help="make a run from a model saved by the original scripts (.h5)")
     p.add_argument("h5", type=Path)
@@ -199,6 +209,12 @@ def cmd_train(args) -> None:
     settings = {name: getattr(args, name) for name in USER_SETTINGS}
     settings.update(train_dir=str(args.train_dir), val_dir=str(args.val_dir) if args.val_dir else None)
     config = TrainConfig(**settings)
+    if args.workers or args.worker_index is not None or args.strategy == "multiworker":
+        if args.strategy == "mirrored":
+            raise SiameseError("--workers trains with --strategy multiworker; leave out --strategy mirrored")
+        then = (lambda: _print_represented(load_run(args.out), represent(load_run(args.out)))) if args.represent else None
+        raise SystemExit(train_on_workers(args.argv, config, args.out, args.workers, args.worker_index, args.worker_timeout, verbose=2,
+                                          then=then))
     run = train(config, args.out, verbose=1 if sys.stderr.isatty() else 2, strategy=make_strategy(args.strategy))
     m = run.metrics
     print(f"run {run.path}: {run.status}, {run.info['epochs_done']} epochs, best epoch {m.get('best_epoch')}, "
@@ -274,13 +290,20 @@ def cmd_compare(args) -> None:
 
 
 def cmd_probe(args) -> None:
-    result = probe(load_run(args.run_dir), args.image, args.threshold)
+    if args.neighbours is not None and args.neighbours < 1:
+        raise SiameseError(f"--neighbours {args.neighbours} is not valid; use 1 or more")
+    run = load_run(args.run_dir)
+    result = probe(run, args.image, args.threshold)
+    near = nearest_training_images(training_set(run), result.embedding, args.neighbours) if args.neighbours else None
     if args.json:
-        _print_json(result.to_json())
-    elif result.accepted:
+        _print_json(result.to_json() | ({"neighbours": [n.to_json() for n in near]} if near is not None else {}))
+        return
+    if result.accepted:
         print(f"{args.image}: identified as {result.predicted_class} (distance {result.distance:.4f} < threshold {result.threshold:.4f})")
     else:
         print(f"{args.image}: unknown person (nearest {result.predicted_class} at {result.distance:.4f} >= threshold {result.threshold:.4f})")
+    for rank, n in enumerate(near or [], start=1):
+        print(f"  neighbour {rank}: {n.class_name} {n.file} at {n.distance:.4f}")
 
 
 def cmd_import_h5(args) -> None:
@@ -312,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.propagate = False
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --workers` starts itself again with them
         COMMANDS[args.command](args)
     except SiameseError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,6 +12,10 @@ import numpy as np
 from siamese.data import decode_image
 from siamese.metrics import UNKNOWN, decide
 
+# An accepted probe whose distance lies within this share of the threshold below it is a
+# narrow acceptance: a slightly stricter threshold would turn it away.
+NARROW_MARGIN = 0.10
+
 
 @dataclass(frozen=True)
 class ProbeResult:
@@ -35,6 +39,16 @@ class ProbeResult:
     def margin(self) -> float:
         """How far the distance lies from the threshold (positive: on the accepted side)."""
         return self.threshold - self.distance
+
+    @property
+    def relative_margin(self) -> float:
+        """The margin as a share of the threshold (0.25: the distance is 25% below it)."""
+        return self.margin / self.threshold if self.threshold > 0 else float("-inf")
+
+    @property
+    def narrow(self) -> bool:
+        """Accepted, but within ``NARROW_MARGIN`` of the threshold."""
+        return self.accepted and self.relative_margin < NARROW_MARGIN
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,3 +81,17 @@ def probe(run, image: str | os.PathLike[str] | bytes, threshold: float | None = 
         threshold_source=source,
         calibration_frr=frr,
     )
+
+
+def calibration_reject_rate(run, threshold: float) -> tuple[float, int] | None:
+    """The share of the run's calibration images (known faces the network never trained on)
+    that ``threshold`` rejects, and how many there are; None when the run has no calibration.
+
+    ``represent`` records each calibration image's nearest-class distance under the run's
+    rule; an image is rejected when that distance is at or above the threshold.
+    """
+    calibration = run.representatives().get("calibration") or {}
+    distances = np.asarray(calibration.get("distances") or [], np.float64)
+    if not len(distances):
+        return None
+    return float(np.mean(distances >= threshold)), len(distances)

@@ -124,12 +124,20 @@ class Run:
         """The trained siamese model, loaded in Keras safe mode (no Lambda, no pickled code)."""
         return load_siamese_model(self.path / MODEL_FILE)
 
+    def _require_model(self) -> None:
+        """A run that stopped before its first epoch ended has no model: say so, not "wait"."""
+        if not self.has_model and self.status in ("failed", "cancelled"):
+            reason = f" ({self.error})" if self.error else ""
+            raise SiameseError(f"run {self.path} {self.status} before its first epoch ended{reason}, so it has no model; train it again")
+
     def embedding_network(self):
         """The trained embedding network (Keras model), loaded once; also prepares ``embed``."""
+        self._require_model()
         return self._embedding.network()
 
     def embed(self, images: np.ndarray, batch_size: int = EMBED_BATCH) -> np.ndarray:
         """Embeddings (N, D) float32 of images (N, H, W, C) (``siamese.embedding.Embedding.embed``)."""
+        self._require_model()
         return self._embedding.embed(images, batch_size)
 
     def embed_files(
@@ -137,6 +145,7 @@ class Run:
     ) -> tuple[np.ndarray, np.ndarray, list[Skipped]]:
         """Embed image files batch by batch: (embeddings or reduced rows, kept positions, skipped)
         (``siamese.embedding.Embedding.embed_files``)."""
+        self._require_model()
         return self._embedding.embed_files(paths, batch_size, reduce)
 
     # Representatives and threshold (siamese.recorded) -------------------------------

@@ -171,7 +171,7 @@ def train(
     verbose: int | str = "auto",
     strategy=None,
     extra_callbacks: Sequence = (),
-) -> Run:
+) -> Run | None:
     """Train a siamese network and write the run directory.
 
     Args:
@@ -183,10 +183,18 @@ def train(
 
     Returns:
         The finished run. Ctrl-C (KeyboardInterrupt) or a cancel request marks it
-        cancelled; an exception marks it failed and is raised again.
+        cancelled; an exception marks it failed and is raised again. Under
+        MultiWorkerMirroredStrategy (``siamese.multiworker``) only the chief writes and
+        returns the run; the other workers return None.
     """
     config.validate()
     run_dir = Path(run_dir)
+    if type(strategy).__name__ == "MultiWorkerMirroredStrategy":
+        # Keras's fit cannot feed this strategy (keras-team/keras#20585): a loop of our own does.
+        from siamese.cluster import read_cluster
+        from siamese.multiworker import train_multiworker
+
+        return train_multiworker(config, run_dir, read_cluster(), verbose=verbose, strategy=strategy)
     # Decoded images live in a temporary file (under TMPDIR), not in memory, so the
     # training set may be larger than RAM; the file goes when training ends.
     with tempfile.TemporaryDirectory(prefix="siamese-train-") as workdir:
@@ -195,7 +203,8 @@ def train(
         return _fit(config, run_dir, data, verbose, strategy, extra_callbacks)
 
 
-def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | str, strategy, extra_callbacks: Sequence) -> Run:
+def describe_data(config: TrainConfig, run_dir: Path, data: TrainingData) -> None:
+    """Fill in what training learns from the data: paths relative to the run, shape, classes, fingerprint, counts."""
     # Paths are stored relative to the run folder, so a run and its data can move together.
     config.train_dir = os.path.relpath(Path(config.train_dir).resolve(), run_dir.resolve())
     if config.val_dir:
@@ -207,6 +216,9 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     config.n_validation = len(data.val_rows)
     config.n_calibration = len(data.calibration_rows)
 
+
+def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | str, strategy, extra_callbacks: Sequence) -> Run:
+    describe_data(config, run_dir, data)
     # deferred: siamese.model imports TensorFlow, which takes seconds to load
     from siamese.backend import keras
     from siamese.model import build_embedding_network, build_siamese, compile_siamese, plan_architecture, resolve_precision

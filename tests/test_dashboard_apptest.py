@@ -83,6 +83,9 @@ def test_data_gallery_skipped_files_palette_and_split(dashboard_env: DashboardDa
     monkeypatch.setenv("SIAMESE_DATA_ROOTS", str(tmp_path))
 
     at = open_page("data.py")
+    # The run's own data is not under these roots: the sidebar chooses none, never another folder.
+    assert at.sidebar.selectbox(key="_dataset_picker").value is None
+    at.sidebar.selectbox(key="_dataset_picker").set_value(str(dataset.resolve())).run()
     assert "6 images" in texts(at) and "2 classes" in texts(at)
     assert len(image_captions(at)) == 6
     skipped = at.table[0].value
@@ -108,6 +111,7 @@ def test_empty_dataset_folder_says_what_is_missing(dashboard_env: DashboardData,
     (tmp_path / "empty" / "person_b" / "face.png").write_bytes(b"not really a png")
     monkeypatch.setenv("SIAMESE_DATA_ROOTS", str(tmp_path))
     at = open_page("data.py")
+    at.sidebar.selectbox(key="_dataset_picker").set_value(str((tmp_path / "empty").resolve())).run()
     assert not at.exception
     # The one "image" is unreadable: the gallery names the file and why, no traceback.
     assert any("face.png" in c.value and "cannot be read" in c.value for c in at.caption), texts(at)
@@ -130,7 +134,8 @@ def test_train_starts_a_background_run_that_finishes_and_is_listed(dashboard_env
     assert "Finished 1 epochs" in texts(at)
     # "Choose representatives when training ends" is on by default: the run is ready for Evaluate and Probe.
     assert job.run().has_representatives and f"**{job.name}** is ready" in texts(at)
-    assert any(option.startswith(str(job.run_dir.resolve())) for option in at.sidebar.selectbox(key="_run_picker").options)
+    # Listed by its place under its root, never by the server's absolute path.
+    assert any(option.startswith(f"{dashboard_env.runs_dir.name}/{job.run_dir.name} ") for option in at.sidebar.selectbox(key="_run_picker").options)
 
 
 def test_embeddings_injected_selection_shows_images_and_a_map_is_cached(dashboard_env: DashboardData, monkeypatch):
@@ -266,7 +271,7 @@ def test_probe_upload_shows_the_packages_verdict_bars_and_map(dashboard_env: Das
 
 
 @pytest.mark.parametrize("name, data, message", [
-    ("notes.png", b"this is text, not a picture", "cannot be read as an image"),
+    ("notes.png", b"this is text, not a picture", "notes.png is not an image the dashboard can read (PNG, JPEG, BMP or TIFF); choose another file."),
     ("huge.png", None, "decompression bomb"),
     ("big.png", b"\0" * (5 * 1024 * 1024 + 1), "more than the 5 MB limit"),
 ], ids=["not-an-image", "decompression-bomb", "too-large"])

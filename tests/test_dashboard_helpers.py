@@ -131,10 +131,17 @@ def test_named_thresholds_for_a_calibrated_and_an_uncalibrated_run():
     assert list(widgets.named_thresholds(uncalibrated, {})) == ["run"]
 
 
-@pytest.mark.parametrize("top, step, decimals", [(1.0, 0.001, 3), (0.004, 1e-5, 5), (250.0, 1.0, 0)])
-def test_threshold_step_gives_a_few_hundred_positions(top: float, step: float, decimals: int):
+@pytest.mark.parametrize("top, step, decimals", [(1.0, 0.001, 3), (0.35, 1e-4, 4), (0.004, 1e-6, 6), (250.0, 0.1, 1)])
+def test_threshold_step_reaches_four_significant_digits(top: float, step: float, decimals: int):
+    # Four significant digits of the slider's top (0.2560 of 0.35, say): 1,000 to 10,000 positions.
     assert widgets.threshold_step(top) == (pytest.approx(step), decimals)
-    assert 100 <= top / widgets.threshold_step(top)[0] <= 2000
+    assert 1000 <= top / widgets.threshold_step(top)[0] < 10000
+
+
+@pytest.mark.parametrize("value, written", [(0.256, "0.256"), (0.0888, "0.0888"), (0.1015483, "0.1015"), (1.23456, "1.235")])
+def test_a_threshold_is_written_to_four_significant_digits(value: float, written: str):
+    assert widgets.format_threshold(value) == written
+    assert widgets.SLIDER_FORMAT == "%.4g"  # the browser's sprintf writes the slider's label the same way
 
 
 def palette_script() -> None:

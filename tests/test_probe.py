@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from siamese.probe import probe
+from siamese.probe import NARROW_MARGIN, calibration_reject_rate, probe
 from siamese.recorded import ThresholdChoice
 from siamese.scoring import Scorer
 
@@ -60,3 +60,31 @@ def test_a_far_image_is_unknown_and_a_given_threshold_is_named(image):
 def test_per_class_thresholds_apply_to_the_nearest_class(image):
     result = probe(FakeRun([0.0, 1.0], class_thresholds=np.array([0.9, 3.0])), image)
     assert result.threshold == 0.9 and not result.accepted  # alice's own threshold, below the distance 1
+
+
+@pytest.mark.parametrize("threshold, relative, narrow", [
+    (1.5, 1 / 3, False),     # distance 1: 0.5 below, a third of the threshold
+    (1.05, 0.05 / 1.05, True),  # 0.05 below: within 10% of the threshold
+    (1.0 / (1 - NARROW_MARGIN), NARROW_MARGIN, False),  # exactly 10% below: not narrow
+    (0.9, -0.1 / 0.9, False),  # rejected: never narrow
+], ids=["clear", "narrow", "at-the-limit", "rejected"])
+def test_a_narrow_acceptance_is_within_ten_percent_of_the_threshold(image, threshold, relative, narrow):
+    result = probe(FakeRun([0.0, 1.0]), image, threshold=threshold)  # distance 1 to alice
+    assert result.relative_margin == pytest.approx(relative)
+    assert result.narrow is narrow
+
+
+class CalibratedRun:
+    def __init__(self, distances):
+        self._record = {"calibration": {"distances": distances}} if distances is not None else {"calibration": None}
+
+    def representatives(self):
+        return self._record
+
+
+def test_calibration_reject_rate_counts_distances_at_or_above_the_threshold():
+    run = CalibratedRun([0.1, 0.2, 0.3, 0.4])
+    assert calibration_reject_rate(run, 0.3) == (0.5, 4)  # 0.3 and 0.4: at or above
+    assert calibration_reject_rate(run, 0.05) == (1.0, 4)
+    assert calibration_reject_rate(run, 0.5) == (0.0, 4)
+    assert calibration_reject_rate(CalibratedRun(None), 0.3) is None  # no calibration: no figure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import charts
 import loaders
+import messages
 import pickers
 import roots
 import streamlit as st
@@ -50,7 +51,7 @@ if test_dir is None:
 try:
     result = loaders.comparison(chosen, test_dir, unknown_dir)
 except siamese.SiameseError as exc:
-    st.error(str(exc))
+    st.error(messages.user_message(exc))
     st.stop()
 
 for label in result.without_representatives:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import charts
 import loaders
+import messages
 import pickers
 import roots
 import streamlit as st
@@ -15,16 +16,22 @@ import siamese
 from siamese import selection
 from siamese.jobs import unique_run_name
 
+SPLIT_DONE_KEY = "_split_done"
+
 st.title("Data")
 dataset = pickers.selected_dataset()
 if dataset is None:
-    st.warning("No dataset found. Put a folder with one sub-folder of images per class under `sample_data/` or `runs/` (or a folder named in SIAMESE_DATA_ROOTS), then reload.")
+    if roots.datasets():
+        st.info("No dataset is chosen: the selected run's own data is not among the data folders. Choose one in the sidebar's Dataset picker.")
+    else:
+        st.warning("No dataset found. Put a folder with one sub-folder of images per class under `sample_data/` or `runs/`, or list its folder "
+                   "in `dashboard.toml` (`data_roots`); it appears in the sidebar's Dataset picker within seconds.")
     st.stop()
 
 try:
     listing = loaders.scan(str(dataset))
 except siamese.SiameseError as exc:
-    st.error(f"{exc}")
+    st.error(messages.user_message(exc))
     st.stop()
 
 counts = listing.counts()
@@ -61,6 +68,9 @@ with st.form("split"):
     test_fraction = cols[0].number_input("Test fraction", min_value=0.05, max_value=0.95, value=0.2, step=0.05)
     seed = cols[1].number_input("Seed", min_value=0, value=0, step=1)
     split = st.form_submit_button("Copy into a train/test split")
+# A split made on the previous run of this page: the app reran so the sidebar lists its folders.
+if SPLIT_DONE_KEY in st.session_state:
+    st.success(st.session_state.pop(SPLIT_DONE_KEY))
 if split:
     roots.runs_root().mkdir(parents=True, exist_ok=True)
     out = roots.runs_root() / unique_run_name(roots.runs_root(), prefix=f"{dataset.name}-split")
@@ -68,9 +78,13 @@ if split:
         with st.spinner("Copying..."):
             result = siamese.split_dataset(dataset, out, float(test_fraction), int(seed))
     except siamese.SiameseError as exc:
-        st.error(str(exc))
+        st.error(messages.user_message(exc))
     else:
-        roots.find_datasets.clear()
+        roots.forget_datasets()
         n_train = sum(c["train"] for c in result.values())
         n_test = sum(c["test"] for c in result.values())
-        st.success(f"Copied {n_train} images to `{roots.display_path(out / 'train')}` and {n_test} to `{roots.display_path(out / 'test')}`. Choose them in the sidebar's dataset list.")
+        st.session_state[SPLIT_DONE_KEY] = (
+            f"Copied {n_train} images to `{roots.display_path(out / 'train')}` and {n_test} to `{roots.display_path(out / 'test')}`; "
+            "both are in the sidebar's Dataset picker and in the Train page's Training data picker."
+        )
+        st.rerun()  # the sidebar was drawn before the split: draw it again with the new folders

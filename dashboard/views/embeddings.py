@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import charts
 import loaders
 import map_selection
+import messages
 import pickers
-import roots
 import streamlit as st
 import widgets
 
@@ -30,21 +32,21 @@ with st.sidebar:
     perplexity = st.slider("Perplexity", min_value=2.0, max_value=100.0, value=float(record["perplexity"]), step=1.0, key=f"perplexity:{run.path}", help="Roughly how many neighbours each point keeps close; capped below a third of the images.")
     seed = st.number_input("t-SNE seed", min_value=0, value=int(record["seed"]), step=1, key=f"seed:{run.path}")
     overlay_on = st.checkbox("Show test images", key="map_overlay", help="Placed at the weighted mean of their nearest training points, since t-SNE cannot place new points.")
-    overlay_dir = pickers.dataset_select("Test images", key="map_overlay_dir", default=roots.sibling_dataset(run, "test")) if overlay_on else None
+    overlay_dir = pickers.dataset_select("Test images", key=f"map_overlay_dir:{run.path}", default=pickers.own_test_set(run), placeholder="Choose a folder") if overlay_on else None
 
 run_path = str(run.path.resolve())
 try:
     table = loaders.training_map(run, method, float(perplexity), int(seed))
     overlay = loaders.placed_folder(run, overlay_dir, method, float(perplexity), int(seed)) if overlay_dir else None
 except siamese.SiameseError as exc:
-    st.error(str(exc))
+    st.error(messages.user_message(exc))
     st.stop()
 
 recorded = is_recorded(run, method, float(perplexity), int(seed))
 if recorded:
     st.caption(
         f"{len(table)} training images of {len(run.class_names)} classes; representatives: {METHOD_LABELS[record['method']]}, "
-        f"perplexity {record['perplexity']:g}, chosen {record['created']}. Evaluate and Probe use these."
+        f"perplexity {record['perplexity']:g}, chosen {widgets.human_date(record['created'])}. Evaluate and Probe use these."
     )
 else:
     note, action = st.columns([3, 1])
@@ -57,7 +59,7 @@ else:
             with st.spinner("Embedding the training images and recording the representatives..."):
                 siamese.represent(run, method=method, perplexity=float(perplexity), seed=int(seed))
         except siamese.SiameseError as exc:
-            st.error(str(exc))
+            st.error(messages.user_message(exc))
         else:
             st.rerun()
 
@@ -90,6 +92,20 @@ with images_column:
             st.rerun()
         paths, captions = map_selection.selected_images(run, table, overlay, chosen)
         widgets.image_grid(paths, captions, palette=palette, columns=3, width=110)
+        if len(chosen) == 1:
+            file, is_training = map_selection.point_file(table, overlay, chosen[0])
+            st.markdown(f"**Nearest training images** of {Path(file).name}")
+            k = widgets.neighbours_input("map_neighbours")
+            try:
+                training = loaders.training_set(run)
+                embedding = training.embeddings[chosen[0]] if is_training else loaders.file_embedding(run, file)
+                found = map_selection.point_neighbours(training, embedding, chosen[0], is_training, k)
+            except siamese.SiameseError as exc:
+                st.error(messages.user_message(exc))
+            else:
+                widgets.neighbour_grid(found, palette, columns=3, width=110)
+        else:
+            st.caption("Click a single point to see its nearest training images.")
 
 st.subheader("Representatives")
 st.caption("One per class: the t-SNE medoid (the original's choice) and the embedding-space medoid, side by side where they differ.")

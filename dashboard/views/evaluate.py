@@ -10,6 +10,7 @@ from pathlib import Path
 
 import charts
 import loaders
+import messages
 import pandas as pd
 import pickers
 import roots
@@ -37,13 +38,31 @@ run = pickers.require_run()
 if run is None or not pickers.require_representatives(run):
     st.stop()
 
+test_key, unknown_key = f"eval_test:{run.path}", f"eval_unknown:{run.path}"  # each run starts from its own sets
 cols = st.columns(2)
 with cols[0]:
-    test_dir = pickers.dataset_select("Test set (the run's classes)", key="eval_test", default=roots.sibling_dataset(run, "test"))
+    test_dir = pickers.dataset_select("Test set (the run's classes)", key=test_key, default=pickers.own_test_set(run), placeholder="Choose a test set")
 with cols[1]:
-    unknown_dir = pickers.dataset_select("Unknown set (people never trained on)", key="eval_unknown", default=roots.sibling_dataset(run, "unknown"), allow_none=True)
+    unknown_dir = pickers.dataset_select("Unknown set (people never trained on)", key=unknown_key, default=roots.sibling_dataset(run, "unknown"), allow_none=True)
 if test_dir is None:
-    st.warning("No dataset found to test on. Put a folder with one sub-folder per class under `sample_data/` or `runs/`, or split one on the Data page.")
+    if roots.datasets():
+        st.info(f"This run's training data `{roots.display_path(run.train_dir)}` has no `test` folder beside it; choose a test set with its classes in the Test set picker.")
+    else:
+        st.warning("No dataset found to test on. Put a folder with one sub-folder per class under `sample_data/` or `runs/`, or split one on the Data page.")
+    st.stop()
+
+try:
+    foreign = pickers.foreign_classes(loaders.scan(str(test_dir)).class_names, run.class_names)
+except siamese.SiameseError as exc:
+    st.error(messages.user_message(exc))
+    st.stop()
+if foreign:
+    st.info(
+        f"`{roots.display_path(test_dir)}` holds {len(foreign)} classes this run was not trained on ({pickers.name_list(foreign)}), "
+        "so it cannot be scored as a test set. As the unknown set it measures how well the run turns such people away."
+    )
+    st.button("Use it as the unknown set", type="primary", key="use_as_unknown", on_click=pickers.use_as_unknown,
+              args=(test_key, unknown_key, test_dir, pickers.own_test_set(run)))
     st.stop()
 
 try:
@@ -51,7 +70,7 @@ try:
     suggestions, roc = loaders.suggestions_and_roc(run, test_dir, unknown_dir)
     groups = loaders.distance_groups(run, test_dir, unknown_dir)
 except siamese.SiameseError as exc:
-    st.error(str(exc))
+    st.error(messages.user_message(exc))
     st.stop()
 if not result.files:
     st.warning(f"No image in {roots.display_path(test_dir)} could be read; choose another test set.")
@@ -61,14 +80,14 @@ record = run.threshold_record()
 measured = result.metrics()  # at the run's own threshold: evaluate decides with it unless told otherwise
 if record["source"] == "calibration":
     st.info(
-        f"The run's threshold **{record['threshold']:.4g}** is calibrated: {record['criterion']} "
+        f"The run's threshold **{widgets.format_threshold(record['threshold'])}** is calibrated: {record['criterion']} "
         f"(target false-reject rate {record['target_frr']:.0%}). On this test set it rejects "
         f"**{measured['false_reject_rate']:.1%}** of known faces" + (f" and **{measured['rejection_rate']:.1%}** of strangers." if result.has_unknown else "."),
         icon=":material/tune:",
     )
 else:
     st.warning(
-        f"The run's threshold {record['threshold']:.4g} comes from the training images ({record['criterion']}); the network has fitted "
+        f"The run's threshold {widgets.format_threshold(record['threshold'])} comes from the training images ({record['criterion']}); the network has fitted "
         "those, so it lets many strangers in. Train a new run with a calibration share above 0 on the Train page to get a calibrated one.",
         icon=":material/warning:",
     )
@@ -127,7 +146,7 @@ def threshold_section() -> None:
             st.dataframe(top, hide_index=True, key="eval_top_confusions", height=38 + 35 * max(len(top), 1))
     histogram_column, roc_column = st.columns(2)
     with histogram_column:
-        st.plotly_chart(charts.distance_histograms(groups["groups"], threshold), config=charts.figure_config())
+        st.plotly_chart(charts.distance_histograms(groups["groups"], threshold, threshold_text=widgets.format_threshold(threshold)), config=charts.figure_config())
     with roc_column:
         if roc is not None:
             st.plotly_chart(charts.roc_curve(roc.false_reject_known, roc.reject_unknown, roc.auroc, (m["false_reject_rate"], m["rejection_rate"])), config=charts.figure_config())
@@ -149,12 +168,13 @@ def threshold_section() -> None:
     cell = cells.get(choice) if choice else None
     if cell is not None:
         chosen = current.cell(*cell)
-        widgets.image_grid(list(chosen["file"]), [f"{Path(f).name} · {d:.3g}" for f, d in zip(chosen["file"], chosen["distance"])], palette=widgets.palette_choice())
+        widgets.image_grid(list(chosen["file"]), [f"{Path(f).name} · {widgets.format_threshold(d)}" for f, d in zip(chosen["file"], chosen["distance"])], palette=widgets.palette_choice())
 
     st.subheader("Per-image results")
     st.download_button(
-        "Download the per-image table (CSV)", data=lambda: current.table().to_csv(index=False),
-        file_name=f"{run.name}-evaluation-{threshold:.3g}.csv", mime="text/csv", on_click="ignore",
+        "Download the per-image table (CSV)", data=lambda: roots.relative_files(current.table()).to_csv(index=False),
+        file_name=f"{run.name}-evaluation-{widgets.format_threshold(threshold)}.csv", mime="text/csv", on_click="ignore",
+        help="One row per image; files relative to their data folder.",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import loaders
+import messages
 import pickers
 import roots
 import streamlit as st
@@ -24,7 +25,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("Selected run")
     if run is None:
-        st.info("No run yet. Train one on the Train page, or from the command line: `python -m siamese train sample_data/thermal_faces/train --out runs/demo`.")
+        st.info("No run yet. Train one on the Train page, then choose it in the sidebar's Run picker.")
     else:
         summary = run.summary()
         st.markdown(
@@ -33,17 +34,19 @@ with left:
             f"trained on `{roots.display_path(run.train_dir)}` · input {'×'.join(map(str, run.input_shape))}"
         )
         if run.status == "failed":
-            st.error(f"This run failed: {run.error or 'no reason recorded'}. Train it again on the Train page.")
+            st.error(f"This run failed: {messages.user_message(run.error or 'no reason recorded')}. Train it again on the Train page.")
 with right:
     st.subheader("Selected dataset")
     if dataset is None:
-        st.info("No dataset found under the data folders. Put a folder with one sub-folder of images per class under `sample_data/` or `runs/`.")
+        st.info("No dataset chosen: choose one in the sidebar's Dataset picker." if roots.datasets() else
+                "No dataset found under the data folders. Put a folder with one sub-folder of images per class under `sample_data/` or `runs/`, "
+                "or list its folder in `dashboard.toml` (`data_roots`).")
     else:
         try:
             listing = loaders.scan(str(dataset))
             st.markdown(f"`{roots.display_path(dataset)}` · {len(listing.class_names)} classes · {len(listing.paths)} images")
         except siamese.SiameseError as exc:
-            st.error(str(exc))
+            st.error(messages.user_message(exc))
 
 # The headline numbers need the network (TensorFlow), so the page is drawn first and
 # the numbers fill this slot afterwards.
@@ -66,16 +69,16 @@ for column, (page, label, icon, text) in zip(links, [
 with headline:
     if run is not None and run.status in ("complete", "cancelled") and run.has_model:
         st.subheader("Headline numbers")
-        test_dir, unknown_dir = roots.sibling_dataset(run, "test"), roots.sibling_dataset(run, "unknown")
+        test_dir, unknown_dir = pickers.own_test_set(run), roots.sibling_dataset(run, "unknown")
         if not run.has_representatives:
-            st.info("This run has no representatives yet; choose them on the Embeddings page to see its accuracy.")
+            st.info("This run has no representatives yet; choose them on the Evaluate or Embeddings page (Choose representatives) to see its accuracy.")
         elif test_dir is None:
-            st.info(f"No test set found beside {roots.display_path(run.train_dir)}; evaluate the run on the Evaluate page.")
+            st.info(f"No `test` folder beside the run's training data `{roots.display_path(run.train_dir)}`; choose a test set on the Evaluate page.")
         else:
             try:
                 metrics = loaders.evaluation(run, test_dir, unknown_dir).metrics()
             except siamese.SiameseError as exc:
-                st.error(str(exc))
+                st.error(messages.user_message(exc))
             else:
                 cols = st.columns(4)
                 cols[0].metric("Accuracy (nearest class)", f"{metrics['accuracy']:.1%}", help="Nearest class right, threshold ignored.")

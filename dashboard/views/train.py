@@ -8,6 +8,7 @@ and even a dashboard restart, and the page shows it again on return.
 from __future__ import annotations
 
 import charts
+import messages
 import pickers
 import roots
 import streamlit as st
@@ -70,7 +71,7 @@ if start:
         run_dir = roots.runs_root() / unique_run_name(roots.runs_root())
         start_training(config, run_dir, represent=bool(choose_representatives))
     except siamese.SiameseError as exc:
-        st.error(str(exc))
+        st.error(messages.user_message(exc))
     else:
         st.toast(f"Training started: {run_dir.name}")
 
@@ -101,7 +102,7 @@ def show_job(job: Job) -> None:
         elif job.state == "cancelled":
             st.warning(f"Cancelled after {done} of {total} epochs; the best model so far is kept.")
         else:
-            st.error(f"Failed: {run.error or 'no reason recorded'}")
+            st.error(f"Failed: {messages.user_message(run.error or 'no reason recorded')}")
             st.code(job.log_tail() or "(no output)", language=None)
         history = run.history()
         if len(history):
