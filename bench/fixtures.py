@@ -103,3 +103,31 @@ def run_data(run_dir: Path) -> Path:
     import siamese
 
     return siamese.load_run(run_dir).train_dir.parent
+
+
+def scale_run(identities: int, per_identity: int, unknown_identities: int, root: Path = CACHE) -> Path:
+    """A run on a generated set of ``identities`` people x ``per_identity`` images (80% train,
+    20% test) and ``unknown_identities`` strangers x 10, with representatives, for the
+    dashboard at scale (200 identities and 20,000 images in the full profile).
+
+    Made with ``python -m siamese sample-data``'s generator and trained for one epoch: the
+    benchmark times the pages, not the network's accuracy. Kept under ``root``.
+    """
+    name = f"scale-{identities}x{per_identity}-{unknown_identities}"
+    data, run_dir = root / name, root / f"run-{name}"
+    if done(run_dir).exists():
+        return run_dir
+    import siamese
+    from siamese.synthetic import write_sample_dataset
+
+    if not done(data).exists():
+        shutil.rmtree(data, ignore_errors=True)
+        write_sample_dataset(data, identities=identities, per_identity=per_identity, unknown_identities=unknown_identities,
+                             unknown_per_identity=10, test_fraction=0.2, seed=0)
+        done(data).touch()
+    shutil.rmtree(run_dir, ignore_errors=True)
+    config = siamese.TrainConfig(train_dir=str(data / "train"), epochs=1, batch_size=32, input_shape=list(SHAPE))
+    run = siamese.train(config, run_dir, verbose=0)
+    siamese.represent(run)
+    done(run_dir).touch()
+    return run_dir

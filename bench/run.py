@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import dashboard_bench, fixtures, machine, sections
+from bench import dashboard_bench, dashboard_scale, fixtures, machine, sections
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data" / "thermal_faces"
@@ -22,13 +22,13 @@ SECTIONS = ("evaluation", "embedding", "training", "maps", "dashboard", "memory"
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {"eval_sizes": [240, 10_000], "max_pairs": 500, "embed_images": 16_384, "limit_size": 4096, "levers": True, "epochs": 40, "original_epochs": 40,
              "map_sizes": [1_000, 3_000, 10_000], "original_tsne_max": 10_000, "medoid_seconds": 30.0, "n_test": 10_000, "n_unknown": 2_000,
-             "apptest": True, "browser": True, "memory_sizes": [1_000, 10_000, 50_000]},
+             "apptest": True, "browser": True, "memory_sizes": [1_000, 10_000, 50_000], "scale": (200, 100, 20)},
     "quick": {"eval_sizes": [240, 10_000], "max_pairs": 200, "embed_images": 8_192, "limit_size": 4096, "levers": True, "epochs": 40, "original_epochs": 5,
               "map_sizes": [1_000, 3_000, 10_000], "original_tsne_max": 3_000, "medoid_seconds": 5.0, "n_test": 10_000, "n_unknown": 2_000,
-              "apptest": True, "browser": True, "memory_sizes": [1_000, 10_000]},
+              "apptest": True, "browser": True, "memory_sizes": [1_000, 10_000], "scale": (200, 100, 20)},
     "tiny": {"eval_sizes": [24, 48], "max_pairs": 8, "embed_images": 512, "limit_size": 1024, "levers": False, "epochs": 1, "original_epochs": 1,
              "map_sizes": [100, 200], "original_tsne_max": 100, "medoid_seconds": 0.5, "n_test": 100, "n_unknown": 20,
-             "apptest": False, "browser": False, "memory_sizes": [40, 80]},
+             "apptest": False, "browser": False, "memory_sizes": [40, 80], "scale": (12, 6, 2)},
 }
 OUR_BATCH = 32
 TARGETS = {
@@ -75,7 +75,8 @@ def measure(profile: str, only: Sequence[str], out: Path) -> dict[str, Any]:
         "embedding": lambda: sections.embedding(run_dir, settings["embed_images"], settings["limit_size"], settings["levers"]),
         "training": lambda: sections.training(training_data(profile), settings["epochs"], settings["original_epochs"], OUR_BATCH),
         "maps": lambda: sections.maps(settings["map_sizes"], settings["original_tsne_max"], settings["medoid_seconds"]),
-        "dashboard": lambda: dashboard_bench.dashboard(run_dir, settings["n_test"], settings["n_unknown"], settings["apptest"], settings["browser"]),
+        "dashboard": lambda: {**dashboard_bench.dashboard(run_dir, settings["n_test"], settings["n_unknown"], settings["apptest"], settings["browser"]),
+                              "scale": dashboard_scale.compare(settings["scale"], settings["browser"])},
         "memory": lambda: sections.memory(run_dir, settings["memory_sizes"]),
     }
     for name in SECTIONS:
@@ -196,6 +197,8 @@ def table(report: dict[str, Any]) -> str:
                          f"health {_s(h['health_seconds'])}, HTML {_s(h['html_seconds'])}, FCP {_s(h.get('first_contentful_paint_seconds'))} after load"))
         for k, v in d["cached_map"].items():
             rows.append((f"Cached map: {k.removesuffix('_seconds').replace('_', ' ')}", _s(v), "", "", ""))
+        if "scale" in d:
+            rows += dashboard_scale.rows(d["scale"], _s)
     if "memory" in s:
         m = s["memory"]
         for r in m["rows"]:

@@ -15,18 +15,28 @@ from plotly.subplots import make_subplots
 # Browsers hover SVG markers reliably; WebGL only pays off for many points.
 SVG_POINT_LIMIT = 1000
 ROC_POINTS = 1000
-CLASS_COLOURS = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
+# 20 colours picked greedily from Plotly's qualitative palettes for the largest smallest
+# CIEDE2000 difference (16.0; Dark24's first 16 colours have two magentas 8.7 apart),
+# lightness 30-80 and chroma above 30, so that none is near white, black or gray.
+CLASS_COLOURS = [
+    "#1F77B4", "#86CE00", "#FB0D0D", "#FF97FF", "#990099", "#85660D", "#1C8356", "#19D3F3", "#FEAF16", "#FC0080",
+    "#F8A19F", "#862A16", "#00CC96", "#D626FF", "#B279A2", "#999933", "#7570B3", "#511CFB", "#FF7F0E", "#38A6A5",
+]
+LEGEND_MAX = len(CLASS_COLOURS)  # above this many classes the map has no legend but a class picker
+MUTED = "#c8c8c8"  # classes not highlighted
 REPRESENTATIVE_COLOUR = "#111111"
 RUN_COLOURS = px.colors.qualitative.D3
 SET_COLOURS = {"right class": "#2a9d8f", "wrong class": "#e76f51", "unknown": "#6d597a"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white"}
+HEATMAP_MAX_CLASSES = 20  # above this the heat map's cells are too small to read: top confusions instead
 
 
 def _scatter_class(n_points: int) -> type[go.Scatter] | type[go.Scattergl]:
-    return go.Scatter if n_points < SVG_POINT_LIMIT else go.Scattergl
+    return go.Scatter if n_points <= SVG_POINT_LIMIT else go.Scattergl
 
 
 def class_colour(class_names: Sequence[str]) -> dict[str, str]:
+    """A colour per class, in class order; with more classes than colours they repeat."""
     return {name: CLASS_COLOURS[i % len(CLASS_COLOURS)] for i, name in enumerate(class_names)}
 
 
@@ -37,55 +47,119 @@ def embedding_map(
     probe_xy: Sequence[float] | None = None,
     title: str = "",
     legend: bool = True,
+    highlight: Sequence[str] = (),
 ) -> go.Figure:
-    """The t-SNE map: one trace per class, representatives large and dark.
+    """The t-SNE map: points coloured by class, each class's representative a hollow diamond.
 
-    Representatives are drawn first, underneath: a well-trained class collapses into a
-    tight cluster around its representative, and its own points must stay visible and
-    hoverable on top of the big marker. The drag mode is left to Streamlit: with point
-    selection it pans and a click selects (a drag mode of lasso would turn click
-    selection off); lasso and box are in the toolbar.
+    Up to ``LEGEND_MAX`` classes get a trace each, with distinct colours and a legend
+    below the plot. More classes share one trace coloured per point (colours repeat;
+    there is no legend): the page offers a class picker instead, and the ``highlight``
+    classes get their own traces in distinct colours on top, every other point gray.
+    Representatives are drawn last, as hollow diamonds, so the points of a tight cluster
+    stay visible inside them. Past ``SVG_POINT_LIMIT`` points the map draws with WebGL.
+    The drag mode is left to Streamlit: with point selection it pans and a click selects
+    (a drag mode of lasso would turn click selection off); lasso and box are in the toolbar.
 
     Every point's ``customdata`` starts with its global row in ``table`` (overlay rows
     continue after the last table row), because a selection reports point indices per
-    trace; then the file name and the distance to its class representative for hover.
+    trace; then the file name, the distance to its class representative, and its class.
     """
     scatter = _scatter_class(len(table) + (len(overlay) if overlay is not None else 0))
-    colours = class_colour(class_names)
+    chosen = [c for c in dict.fromkeys(highlight) if c in set(class_names)]
+    colours = class_colour(chosen) if chosen else class_colour(class_names)
     fig = go.Figure()
     rows = table.assign(row=range(len(table)), name=[Path(f).name for f in table["file"]])
+    data_columns = ["row", "name", "distance_to_representative", "class"]
     hover = "<b>%{customdata[3]}</b><br>%{customdata[1]}<br>distance to representative: %{customdata[2]:.3g}<extra></extra>"
-    reps = rows[rows["representative"]]
-    fig.add_trace(scatter(
-        x=reps["x"], y=reps["y"], mode="markers", name="representatives",
-        marker={"size": 20, "color": REPRESENTATIVE_COLOUR, "symbol": "diamond", "line": {"width": 2, "color": [colours[c] for c in reps["class"]]}},
-        customdata=reps[["row", "name", "distance_to_representative", "class"]].to_numpy(dtype=object),
-        hovertemplate="<b>%{customdata[3]}</b> (representative)<br>%{customdata[1]}<extra></extra>",
-    ))
-    for name in class_names:
-        part = rows[(rows["class"] == name) & ~rows["representative"]]
-        if len(part):
-            fig.add_trace(scatter(
-                x=part["x"], y=part["y"], mode="markers", name=name, legendgroup=name,
-                marker={"size": 8, "color": colours[name], "opacity": 0.8},
-                customdata=part[["row", "name", "distance_to_representative", "class"]].to_numpy(dtype=object), hovertemplate=hover,
-            ))
+    points = rows[~rows["representative"]]
+
+    def add_points(part: pd.DataFrame, name: str, colour: Any, size: float, opacity: float, showlegend: bool) -> None:
+        fig.add_trace(scatter(
+            x=part["x"], y=part["y"], mode="markers", name=name, legendgroup=name, showlegend=showlegend,
+            marker={"size": size, "color": colour, "opacity": opacity},
+            customdata=part[data_columns].to_numpy(dtype=object), hovertemplate=hover,
+        ))
+
+    many = len(class_names) > LEGEND_MAX
+    if chosen:
+        rest = points[~points["class"].isin(chosen)]
+        if len(rest):
+            add_points(rest, "other classes", MUTED, 5, 0.6, True)
+        for name in chosen:
+            part = points[points["class"] == name]
+            if len(part):
+                add_points(part, name, colours[name], 9, 0.95, True)
+    elif many:
+        add_points(points, "training images", [colours[c] for c in points["class"]], 6, 0.8, False)
+    else:
+        for name in class_names:
+            part = points[points["class"] == name]
+            if len(part):
+                add_points(part, name, colours[name], 8, 0.8, True)
     if overlay is not None and len(overlay):
         placed = overlay.assign(row=range(len(table), len(table) + len(overlay)), name=[Path(f).name for f in overlay["file"]], distance=float("nan"))
+        shown = placed[placed["class"].isin(chosen)] if chosen else placed
         fig.add_trace(scatter(
-            x=placed["x"], y=placed["y"], mode="markers", name="test images (approximate place)",
-            marker={"size": 9, "symbol": "x-thin", "line": {"width": 2, "color": [colours.get(c, "#777") for c in placed["class"]]}},
-            customdata=placed[["row", "name", "distance", "class"]].to_numpy(dtype=object),
+            x=shown["x"], y=shown["y"], mode="markers", name="test images (approximate place)",
+            marker={"size": 9, "symbol": "x-thin", "line": {"width": 2, "color": [colours.get(c, "#777") for c in shown["class"]]}},
+            customdata=shown[["row", "name", "distance", "class"]].to_numpy(dtype=object),
             hovertemplate="<b>%{customdata[3]}</b> (test)<br>%{customdata[1]}<extra></extra>",
         ))
+    reps = rows[rows["representative"]]
+    if chosen:
+        reps = reps[reps["class"].isin(chosen)]
+    fig.add_trace(scatter(
+        x=reps["x"], y=reps["y"], mode="markers", name="representatives",
+        marker=_representative_marker(many, bool(chosen)),
+        customdata=reps[data_columns].to_numpy(dtype=object),
+        hovertemplate="<b>%{customdata[3]}</b> (representative)<br>%{customdata[1]}<extra></extra>",
+    ))
     if probe_xy is not None:
         fig.add_trace(go.Scatter(
             x=[probe_xy[0]], y=[probe_xy[1]], mode="markers", name="probe (approximate place)",
             marker={"size": 24, "symbol": "star", "color": "#ffb703", "line": {"width": 2, "color": "#000"}},
             hovertemplate="probe<extra></extra>",
         ))
-    fig.update_layout(**LAYOUT, title=title, height=560, showlegend=legend, legend={"itemsizing": "constant"}, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2")
+    # The legend goes below the plot, in rows: beside it, it took half of the plot's width.
+    fig.update_layout(
+        **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 40 if title else 25}}, title=title, height=620 if legend else 560, showlegend=legend, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2",
+        legend={"itemsizing": "constant", "orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top", "font": {"size": 11}},
+    )
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def _representative_marker(many: bool, highlighted: bool) -> dict[str, Any]:
+    """Hollow diamonds: around a highlighted class's points, large; among hundreds of
+    classes, small and thin, so that each class's points still show around it."""
+    size, width = (16, 2) if highlighted else ((7, 1) if many else (10, 1.5))
+    return {"size": size, "color": REPRESENTATIVE_COLOUR, "symbol": "diamond-open", "line": {"width": width}}
+
+
+def confusion_heatmap(table: pd.DataFrame) -> go.Figure:
+    """The confusion table as a heat map: rows true class, columns predicted class and ``unknown``.
+
+    Each cell is coloured by its share of the row: identifications (the diagonal) in
+    blue-green, errors (another class, or rejected as unknown) in red, so that a few
+    errors stand out beside many correct ones (any error at least a clear pink); the count
+    is written in every non-empty cell.
+    """
+    counts = table.to_numpy(np.int64)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    correct = np.array([[str(true) == str(predicted) for predicted in table.columns] for true in table.index])
+    # Any error is at least a clear pink: one rejected image of twenty must not look empty.
+    signed = np.where(correct, share, np.where(counts > 0, -(0.3 + 0.7 * share), 0.0))
+    text = np.where(counts > 0, counts.astype(str), "")
+    fig = go.Figure(go.Heatmap(
+        z=signed, x=[str(c) for c in table.columns], y=[str(r) for r in table.index], text=text, texttemplate="%{text}",
+        customdata=counts, zmin=-1, zmax=1, showscale=False, xgap=1, ygap=1,
+        colorscale=[[0.0, "#b2182b"], [0.5, "#f7f7f7"], [0.5, "#f7f7f7"], [1.0, "#2a9d8f"]],
+        hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
+    ))
+    fig.update_layout(**LAYOUT, height=max(300, 130 + 24 * len(table)), title="Confusion (rows: true class; unknown = rejected)",
+                      xaxis_title="predicted", yaxis_title="true class")
+    fig.update_xaxes(tickangle=-45)
+    fig.update_yaxes(autorange="reversed")
     return fig
 
 

@@ -198,3 +198,58 @@ def threshold_sweep(
         table["rejection_rate"] = rejected.mean(axis=1)
         table["false_accept_rate"] = 1.0 - table["rejection_rate"]
     return pd.DataFrame(table)
+
+
+def per_class_confusion(table: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    """The confusion ``table`` turned into one row per true class, for any number of classes.
+
+    Args:
+        table: counts with rows = true class and columns = predicted class plus ``unknown``
+            (``confusion``'s output).
+        top: how many of the classes a class is confused with are named.
+
+    Returns:
+        Columns ``class``, ``images`` (its test images), ``identified`` (accepted as itself),
+        ``unknown`` (rejected at the threshold), ``confused`` (accepted as another class)
+        and ``confused with`` (the ``top`` classes it was taken for most often, with
+        counts, most first, then how many more). Rows with the most errors (confused plus
+        unknown) come first, ties in class order; a class without test images is left out.
+
+    Example: a row ``a: 5, b: 2, unknown: 1`` for class ``a`` gives images 8, identified 5,
+    unknown 1, confused 2, confused with ``b (2)``.
+    """
+    classes = [c for c in table.columns if c != UNKNOWN]
+    counts = table.reindex(columns=classes, fill_value=0).to_numpy(np.int64)
+    unknown = table[UNKNOWN].to_numpy(np.int64) if UNKNOWN in table.columns else np.zeros(len(table), np.int64)
+    column_of = {name: j for j, name in enumerate(classes)}
+    own = np.array([column_of.get(name, -1) for name in table.index], np.int64)
+    rows = np.arange(len(table))
+    identified = np.where(own >= 0, counts[rows, np.maximum(own, 0)], 0)
+    wrong = counts.copy()
+    wrong[rows[own >= 0], own[own >= 0]] = 0
+    named = [""] * len(table)
+    for i in np.flatnonzero(wrong.sum(axis=1)):  # in numpy for all rows, in Python only for rows with errors
+        order = [j for j in np.argsort(-wrong[i], kind="stable") if wrong[i, j] > 0]
+        named[i] = ", ".join(f"{classes[j]} ({wrong[i, j]})" for j in order[:top]) + (f", {len(order) - top} more" if len(order) > top else "")
+    out = pd.DataFrame({"class": [str(n) for n in table.index], "images": counts.sum(axis=1) + unknown, "identified": identified,
+                        "unknown": unknown, "confused": wrong.sum(axis=1), "confused with": named})
+    out = out[out["images"] > 0]
+    errors = (out["confused"] + out["unknown"]).to_numpy()
+    return out.iloc[np.argsort(-errors, kind="stable")].reset_index(drop=True)
+
+
+def top_confusions(table: pd.DataFrame, count: int = 10) -> pd.DataFrame:
+    """The ``count`` most frequent confusions between classes in a confusion ``table``:
+    columns ``true class``, ``taken for`` and ``images``, most first (ties in table order);
+    rejections (``unknown``) and correct identifications are not confusions."""
+    classes = [c for c in table.columns if c != UNKNOWN]
+    counts = table[classes].to_numpy(np.int64).copy()
+    column_of = {name: j for j, name in enumerate(classes)}
+    for i, name in enumerate(table.index):
+        if name in column_of:
+            counts[i, column_of[name]] = 0  # the diagonal: identified, not confused
+    flat = np.flatnonzero(counts)
+    flat = flat[np.argsort(-counts.ravel()[flat], kind="stable")][:count]
+    rows, cols = np.unravel_index(flat, counts.shape)
+    return pd.DataFrame({"true class": [str(table.index[i]) for i in rows], "taken for": [str(classes[j]) for j in cols],
+                         "images": counts[rows, cols].astype(int)}, columns=["true class", "taken for", "images"])

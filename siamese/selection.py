@@ -100,7 +100,8 @@ def distance_groups(evaluation: Evaluation, thresholds: Iterable[float] = ()) ->
 
 def nonempty_cells(confusion: pd.DataFrame) -> list[tuple[str, str, int]]:
     """The confusion table's cells that hold images: (true class, predicted column, count), row by row."""
-    return [(str(true), str(predicted), int(n)) for true, row in confusion.iterrows() for predicted, n in row.items() if n > 0]
+    rows, columns = np.nonzero(confusion.to_numpy() > 0)  # row-major, as reading the table row by row
+    return [(str(confusion.index[r]), str(confusion.columns[c]), int(confusion.iat[r, c])) for r, c in zip(rows, columns)]
 
 
 def class_threshold_vector(table: pd.DataFrame, class_names: list[str], default: float) -> np.ndarray:

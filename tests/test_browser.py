@@ -59,8 +59,8 @@ def open_page(page, server: str, title: str) -> None:
 
 
 def points(page):
-    """The SVG markers of the map's class traces (trace 0 holds the representatives)."""
-    return page.locator(".js-plotly-plot .scatterlayer .trace:not(:first-child) path.point")
+    """The SVG markers of the map's class traces (the last trace holds the representatives)."""
+    return page.locator(".js-plotly-plot .scatterlayer .trace:not(:last-child) path.point")
 
 
 def hover_label(page, point):
@@ -89,26 +89,39 @@ def test_click_a_map_point_shows_its_image(page, server):
     assert_no_exception(page)
 
 
+PER_CLASS = '[data-testid="stDataFrame"] table'  # the grid's accessible table of its visible rows
+
+
+def per_class_rows(page) -> list[dict[str, str]]:
+    """The rows of Evaluate's per-class table (it draws on a canvas; its accessible table has the cells)."""
+    table = page.locator(PER_CLASS).first
+    header = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    return [dict(zip(header, (c.strip() for c in row.locator("td").all_inner_texts()))) for row in table.locator("tbody tr").all()]
+
+
 def test_keyboard_moves_the_threshold_and_the_table_changes(page, server):
     open_page(page, server, "Evaluate")
-    table = page.locator('[data-testid="stTable"]').first
+    table = page.locator(PER_CLASS).first
+    table.wait_for(state="attached")
     before = table.inner_text()
     slider = page.locator('[data-testid="stSlider"] input[type="range"]').first  # visually hidden, keyboard-operable
     slider.focus()
     slider.press("Home")  # threshold 0: every known image is rejected
-    page.wait_for_function("(before) => document.querySelector('[data-testid=\"stTable\"]').innerText !== before", arg=before)
+    page.wait_for_function("([selector, before]) => document.querySelector(selector).innerText !== before", arg=[PER_CLASS, before])
     wait_idle(page)
     assert float(slider.input_value()) == 0.0
     after = table.inner_text()
     assert after != before
-    # The unknown column now holds every test image of its row.
-    rows = table.locator("tbody tr")
-    assert rows.count() > 0
-    for i in range(rows.count()):
-        counts = [int(c) for c in rows.nth(i).locator("td").all_inner_texts()]
-        assert counts[:-1] == [0] * (len(counts) - 1) and counts[-1] > 0, counts
+    # The unknown column now holds every test image of its row, and the page is no wider than the window.
+    rows = per_class_rows(page)
+    assert rows
+    for row in rows:
+        assert row["identified"] == "0" and row["confused"] == "0" and row["unknown"] == row["images"] != "0", row
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= WIDTH
     slider.press("End")
-    page.wait_for_function("(after) => document.querySelector('[data-testid=\"stTable\"]').innerText !== after", arg=after)
+    page.wait_for_function("([selector, after]) => document.querySelector(selector).innerText !== after", arg=[PER_CLASS, after])
+    wait_idle(page)
+    assert all(row["unknown"] == "0" for row in per_class_rows(page))
     assert_no_exception(page)
 
 

@@ -192,17 +192,17 @@ def test_evaluate_slider_changes_the_confusion_table(dashboard_env: DashboardDat
     run = siamese.load_run(dashboard_env.run)
     slider = at.slider[0]
     assert slider.value == pytest.approx(run.suggested_threshold(), rel=0.02)  # within a slider step
-    n_test = int(at.table[0].value.to_numpy().sum())
+    n_test = int(at.dataframe[0].value["images"].sum())  # the per-class table: one row per class
 
     slider.set_value(0.0).run()
-    table = at.table[0].value
+    table = at.dataframe[0].value
     assert int(table["unknown"].sum()) == n_test  # nothing is closer than 0: all rejected
     assert at.metric[0].value == "0.0%"  # identified rate
 
     slider.set_value(slider.max).run()
-    table = at.table[0].value
+    table = at.dataframe[0].value
     assert int(table["unknown"].sum()) == 0  # everything is accepted
-    assert int(table.to_numpy().sum()) == n_test
+    assert int((table["identified"] + table["confused"]).sum()) == n_test
 
     # A suggested threshold button moves the slider there.
     suggestion = [b for b in at.button if b.key == "suggest-eer"][0]

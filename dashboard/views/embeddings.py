@@ -64,11 +64,17 @@ else:
             st.rerun()
 
 # Each point carries its global row; the selection outlives figure changes (map_selection.py).
-identity = (run_path, method, float(perplexity), int(seed), str(overlay_dir))
 map_column, images_column = st.columns([3, 2])
 with map_column:
+    many = len(run.class_names) > charts.LEGEND_MAX
+    highlight = st.multiselect(
+        "Highlight classes", run.class_names, key=f"highlight:{run_path}",
+        placeholder=f"{len(run.class_names)} classes share {len(charts.CLASS_COLOURS)} colours: type to find one" if many else "Choose classes",
+        help="The chosen classes are drawn in distinct colours with their representatives, every other point in gray.",
+    )
+    identity = (run_path, method, float(perplexity), int(seed), str(overlay_dir), tuple(highlight))
     event = st.plotly_chart(
-        charts.embedding_map(table, run.class_names, overlay),
+        charts.embedding_map(table, run.class_names, overlay, legend=not many or bool(highlight), highlight=highlight),
         key=MAP_KEY, on_select="rerun", selection_mode=("points", "lasso", "box"), config=charts.figure_config(),
     )
 picked = map_selection.follow(event, run_path, identity)

@@ -19,9 +19,19 @@ import widgets
 
 import siamese
 from siamese import selection
+from siamese.metrics import per_class_confusion, top_confusions
 
 RULE_COLUMNS = {"rule": "rule", "accuracy": "accuracy", "identified_rate": "identified", "false_reject_rate": "known rejected",
                 "rejection_rate": "strangers rejected", "auroc_unknown": "AUROC", "threshold": "its threshold"}
+TOP_CONFUSIONS = 12
+PER_CLASS_COLUMNS = {  # fixed widths: the unknown column stays on screen at 1280 px, whatever the class names
+    "class": st.column_config.TextColumn("class", width=140),
+    "images": st.column_config.NumberColumn("images", width=80),
+    "identified": st.column_config.NumberColumn("identified", width=90, help="Taken for itself (below the threshold)."),
+    "unknown": st.column_config.NumberColumn("unknown", width=90, help="Rejected: at or above the threshold."),
+    "confused": st.column_config.NumberColumn("confused", width=90, help="Taken for another class."),
+    "confused with": st.column_config.TextColumn("confused with", width=300, help="The classes it was taken for most often, with counts."),
+}
 
 st.title("Evaluate")
 run = pickers.require_run()
@@ -121,9 +131,19 @@ def threshold_section() -> None:
     target = f" (the run's threshold was set for {record['target_frr']:.0%})" if record["target_frr"] is not None else ""
     metrics[3].metric("Known rejected", f"{m['false_reject_rate']:.1%}", help=f"Known images at or above the threshold{target}.")
 
-    st.markdown("**Confusion table** (rows: true class; columns: predicted class, `unknown` = rejected)")
     confusion = current.confusion()
-    st.table(confusion)
+    st.markdown("**Per class**: `identified` = taken for itself, `unknown` = rejected at the threshold, `confused` = taken for another class")
+    rows = per_class_confusion(confusion)
+    st.dataframe(rows, hide_index=True, height=min(38 + 35 * len(rows), 390), key="eval_per_class", column_config=PER_CLASS_COLUMNS)
+    st.caption("Classes with the most errors first; click a column's header to sort by it.")
+    if len(confusion) <= charts.HEATMAP_MAX_CLASSES:
+        st.plotly_chart(charts.confusion_heatmap(confusion), config=charts.figure_config())
+    else:
+        top_column, _ = st.columns([3, 2])
+        with top_column:
+            st.markdown("**Most frequent confusions** (true class taken for another)")
+            top = top_confusions(confusion, TOP_CONFUSIONS)
+            st.dataframe(top, hide_index=True, key="eval_top_confusions", height=38 + 35 * max(len(top), 1))
     histogram_column, roc_column = st.columns(2)
     with histogram_column:
         st.plotly_chart(charts.distance_histograms(groups["groups"], threshold, threshold_text=widgets.format_threshold(threshold)), config=charts.figure_config())
