@@ -159,12 +159,13 @@ def neighbours_input(key: str) -> int:
     ))
 
 
-def neighbour_grid(found: list[Neighbour], palette: str, columns: int = 5, width: int = 110) -> None:
-    """Training images near a probe or a map point, nearest first: rank, class, file and distance."""
+def neighbour_grid(found: list[Neighbour], palette: str, columns: int = 5, width: int = 110, pixels: Any = None) -> None:
+    """Training images near a probe or a map point, nearest first: rank, class, file and distance,
+    read with ``pixels`` (the run's mapping, e.g. its temperature window) like the run's other images."""
     image_grid(
         [str(n.path) for n in found],
         [f"{i}. {n.class_name} · {Path(n.file).name} · {format_threshold(n.distance)}" for i, n in enumerate(found, start=1)],
-        palette=palette, columns=columns, width=width,
+        palette=palette, columns=columns, width=width, pixels=pixels,
     )
 
 

@@ -103,7 +103,7 @@ with images_column:
             except siamese.SiameseError as exc:
                 st.error(messages.user_message(exc))
             else:
-                widgets.neighbour_grid(found, palette, columns=3, width=110)
+                widgets.neighbour_grid(found, palette, columns=3, width=110, pixels=run.pixels)
         else:
             st.caption("Click a single point to see its nearest training images.")
 
