@@ -387,9 +387,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("warning: %(message)s"))
     logger = logging.getLogger("siamese")
+    # Warnings go to stderr as "warning: ..." while the command runs; the logger is given back
+    # as it was, so an in-process caller (tests, a notebook) keeps its own logging afterwards.
+    before = logger.handlers[:], logger.level, logger.propagate
     logger.handlers[:] = [handler]
     logger.setLevel(logging.WARNING)
     logger.propagate = False
+    try:
+        return _run(argv)
+    finally:
+        logger.handlers[:], logger.propagate = before[0], before[2]
+        logger.setLevel(before[1])
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --workers` starts itself again with them

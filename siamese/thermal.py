@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -195,7 +196,7 @@ def read_npy(source: str | os.PathLike[str] | bytes, where: str, max_pixels: int
             data = handle.read(shape[0] * shape[1] * dtype.itemsize)
     except FileNotFoundError:
         raise SiameseError(f"image {where} does not exist") from None
-    except (ValueError, OSError, SyntaxError, EOFError) as exc:
+    except (ValueError, OSError, SyntaxError, EOFError, tokenize.TokenError) as exc:  # TokenError: a header cut mid-dict
         raise SiameseError(f"{where} cannot be read as a .npy array ({exc.__class__.__name__}: {exc}); save it with numpy.save") from None
     if len(data) < shape[0] * shape[1] * dtype.itemsize:
         raise SiameseError(f"{where} is truncated: its header promises {shape[0]}x{shape[1]} values of {dtype}, the file holds fewer")

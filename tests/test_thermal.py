@@ -154,9 +154,9 @@ def test_an_ironbow_export_reads_back_to_its_gray_levels(tmp_path):
 
 def test_read_back_and_temperature_shapes_default_to_three_channels(tmp_path):
     (tmp_path / "a").mkdir()
-    np.save(tmp_path / "a" / "f.npy", np.full((6, 8), 30.0, np.float32))
-    assert infer_shape([tmp_path / "a" / "f.npy"], PixelMapping("celsius")) == (6, 8, 3)
-    assert infer_shape([tmp_path / "a" / "f.npy"]) == (6, 8, 1)
+    np.save(tmp_path / "a" / "f.npy", np.full((10, 12), 30.0, np.float32))
+    assert infer_shape([tmp_path / "a" / "f.npy"], PixelMapping("celsius")) == (10, 12, 3)
+    assert infer_shape([tmp_path / "a" / "f.npy"]) == (10, 12, 1)
     assert load_folder(tmp_path, pixels=PixelMapping("celsius", (28.0, 38.0))).images[0, 0, 0, 0] == pytest.approx(0.2)
 
 
