@@ -158,7 +158,7 @@ def train_inputs(dataset: Path | None, defaults: siamese.TrainConfig) -> dict[st
     """
     unit_guess = guessed_unit(str(dataset)) if dataset is not None else None
     suggestion = suggested_window(str(dataset), unit_guess) if unit_guess else None
-    hint = f"{suggestion[0]:g}:{suggestion[1]:g}" if suggestion else "28:38"
+    hint = f"{suggestion[0]:g}:{suggestion[1]:g}" if suggestion else None
     cols = st.columns(3)
     unit = cols[0].selectbox(
         "Pixel values are", list(UNITS), index=UNITS.index(defaults.unit), format_func=UNIT_LABELS.get,
@@ -166,9 +166,11 @@ def train_inputs(dataset: Path | None, defaults: siamese.TrainConfig) -> dict[st
              + (f" These frames look like {UNIT_LABELS[unit_guess]}." if unit_guess else ""),
     )
     text = cols[1].text_input(
-        "Temperature window (°C)", value="", placeholder=f"blank: per frame; suggested {hint}",
-        help=f"LOW:HIGH degrees mapped to the network's 0..1 and clipped, the same for every image (needs a temperature unit). "
-             f"Suggested from the skin temperatures of the data: {hint}.",
+        "Temperature window (°C)", value="",
+        placeholder=f"blank: per frame; suggested {hint}" if hint else "blank: per frame (needs a temperature unit)",
+        help="LOW:HIGH degrees mapped to the network's 0..1 and clipped, the same for every image (needs a temperature unit). "
+             + (f"Suggested from the temperatures of the data: {hint}." if hint else
+                "These images hold no temperatures (8-bit), so no window is suggested; a window such as 28:38 applies to radiometric frames."),
     )
     palette = cols[2].selectbox(
         "Palette read-back", [NO_READBACK, *READBACK_PALETTES], help="For 8-bit colour exports: read each pixel back to its place on this palette (one value per pixel). "

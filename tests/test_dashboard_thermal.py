@@ -117,6 +117,13 @@ def test_an_8_bit_dataset_shows_no_temperature_section(dashboard_env):
     assert not any(h.value == "Temperatures" for h in at.subheader)
 
 
+def test_an_8_bit_dataset_gets_no_window_suggestion_on_the_train_form(dashboard_env):
+    at = open_page("train.py")
+    window = next(t for t in at.text_input if t.label == "Temperature window (°C)")
+    assert "suggested" not in window.placeholder and "needs a temperature unit" in window.placeholder
+    assert "no window is suggested" in window.help
+
+
 @pytest.mark.parametrize("page", ["embeddings.py", "evaluate.py"])
 def test_other_pages_open_on_a_radiometric_run(thermal_env: DashboardData, page: str):
     at = open_page(page)
