@@ -170,6 +170,16 @@ def browser():
         browser.close()
 
 
+@pytest.fixture()
+def page(browser, server):
+    """A page in a browser context of its own (its own Streamlit session) at 1280x800."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
 def wait_idle(page) -> None:
     """Wait until the script has finished and no spinner is left."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')

@@ -6,25 +6,19 @@ from pathlib import Path
 
 import dashboard_fixtures
 import pytest
-from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, wait_idle
+from dashboard_fixtures import PAGES, DashboardData, assert_no_exception, wait_idle
 
 pytestmark = pytest.mark.browser
 
 dashboard_data = dashboard_fixtures.dashboard_data
 server = dashboard_fixtures.server
 browser = dashboard_fixtures.browser
+page = dashboard_fixtures.page
 
 UPLOAD = '[data-testid="stFileUploader"] input[type="file"]'
 THUMB = '[data-testid="stSliderThumbValue"]'
 
 
-@pytest.fixture()
-def page(browser, server):
-    context = browser.new_context(viewport={"width": WIDTH, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
 
 
 def go(page, title: str) -> None:

@@ -11,7 +11,7 @@ import charts
 import dashboard_fixtures
 import numpy as np
 import pytest
-from dashboard_fixtures import TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, wait_idle
+from dashboard_fixtures import DashboardData, assert_no_exception, wait_idle
 
 import siamese
 from helpers import run_cli
@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]  # trains a run of 1,100 im
 
 server = dashboard_fixtures.server
 browser = dashboard_fixtures.browser
+page = dashboard_fixtures.page
 CHOSEN = "person_07"
 
 
@@ -37,13 +38,6 @@ def dashboard_data(tmp_path_factory) -> DashboardData:
     return DashboardData(data=data, run=run, runs_dir=root / "new_runs")
 
 
-@pytest.fixture()
-def page(browser, server):
-    context = browser.new_context(viewport={"width": WIDTH, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
 
 
 GRAPH = "document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot')"
