@@ -111,7 +111,7 @@ def test_a_failed_run_is_warned_about_and_refused_with_strict(demo_copy: Path, c
 
 
 def _train(data: Path, out: Path, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.Popen([sys.executable, "-m", "siamese", "train", str(data), "--out", str(out), "--batch-size", "8", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 
@@ -153,7 +153,7 @@ def test_represent_after_sigkill_before_the_first_epoch_says_the_run_failed(tiny
         process.wait(timeout=60)
     finally:
         process.kill()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-m", "siamese", "represent", str(out)], capture_output=True, text=True, env=env, timeout=300)
     if (out / "model.keras").exists():  # the machine was fast enough to finish an epoch first: then it warns
         assert "failed" in done.stderr, done.stderr

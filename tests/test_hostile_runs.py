@@ -241,7 +241,7 @@ def test_damaged_run_in_a_real_process_exits_2_without_traceback(demo_copy: Path
     damage = next(c[1] for c in DAMAGED_RUNS if c[0] == case)
     damage(demo_copy)
     done = subprocess.run([sys.executable, "-m", "siamese", "probe", str(demo_copy), str(TEST_IMAGE)],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 2 and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 

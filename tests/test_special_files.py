@@ -24,7 +24,7 @@ DATA = ROOT / "sample_data" / "thermal_faces"
 
 
 def _siamese(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run([sys.executable, "-m", "siamese", *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
 
 
