@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
+from siamese import arguments
 from siamese.baseline import raw_pixel_accuracy
 from siamese.compare import SETTINGS, compare_runs
 from siamese.config import PRECISIONS, USER_SETTINGS, TrainConfig
-from siamese.data import parse_shape
 from siamese.errors import SiameseError
 from siamese.evaluation import THRESHOLD_SOURCES, evaluate
 from siamese.legacy import import_h5
-from siamese.limits import check_seed
 from siamese.multiworker import DEFAULT_TIMEOUT
 from siamese.neighbours import nearest_training_images, training_set
 from siamese.outputs import check_output_file, write_output_file
@@ -31,7 +30,7 @@ from siamese.scoring import RULES
 from siamese.split import split_dataset
 from siamese.supervisor import train_on_workers
 from siamese.synthetic import FORMATS, write_sample_dataset
-from siamese.thermal import READBACK_PALETTES, UNITS, parse_window
+from siamese.thermal import READBACK_PALETTES, UNITS
 from siamese.training import STRATEGIES, make_strategy, train
 
 # The defaults of `train` and `represent` are TrainConfig's and represent()'s own, read
@@ -40,124 +39,65 @@ TRAIN_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 REPRESENT_DEFAULTS = {name: p.default for name, p in inspect.signature(represent).parameters.items()}
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad option as one line (no usage block) with status 2."""
-
-    def error(self, message: str):  # type: ignore[override]
-        raise SiameseError(f"{self.prog}: {message} (see --help)")
-
-
-def _whole(minimum: int):
-    """An argparse type: a whole number of at least ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least {minimum}")
-        return value
-
-    return parse
-
-
-_positive_int, _count = _whole(1), _whole(0)
-
-
-def _seed(text: str) -> int:
-    """An argparse type: a seed, a whole number from 0 to 2**32 - 1."""
-    try:
-        return check_seed(int(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    except SiameseError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def _shape(text: str):
-    try:
-        return list(parse_shape(text))
-    except SiameseError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _window(text: str) -> list[float]:
-    try:
-        return list(parse_window(text))
-    except SiameseError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m siamese", description="Siamese networks for identifying thermal faces.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = arguments.Parser(prog="python -m siamese", description="Siamese networks for identifying thermal faces.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=arguments.Parser)
 
     p = sub.add_parser("sample-data", help="generate the synthetic thermal face dataset")
     p.add_argument("out", type=Path)
-    p.add_argument("--identities", type=_positive_int, default=16, help="known identities (train and test)")
-    p.add_argument("--per-identity", type=_positive_int, default=30, help="images per known identity")
-    p.add_argument("--unknown-identities", type=_count, default=6, help="identities only in unknown/")
-    p.add_argument("--unknown-per-identity", type=_positive_int, default=10)
-    p.add_argument("--test-fraction", type=_number, default=0.2)
-    p.add_argument("--seed", type=_seed, default=0)
-    p.add_argument("--near-twins", type=_count, default=0,
+    p.add_argument("--identities", type=arguments.positive_int, default=16, help="known identities (train and test)")
+    p.add_argument("--per-identity", type=arguments.positive_int, default=30, help="images per known identity")
+    p.add_argument("--unknown-identities", type=arguments.count, default=6, help="identities only in unknown/")
+    p.add_argument("--unknown-per-identity", type=arguments.positive_int, default=10)
+    p.add_argument("--test-fraction", type=arguments.number, default=0.2)
+    p.add_argument("--seed", type=arguments.seed, default=0)
+    p.add_argument("--near-twins", type=arguments.count, default=0,
                    help="strangers that closely resemble known people (unknown/twin_01 ...; twin i copies identity i)")
     p.add_argument("--format", dest="fmt", choices=FORMATS, default="agc-png",
                    help="agc-png: 8-bit automatic-gain PNG (default); centikelvin-png: 16-bit PNG of 0.01 K; celsius-npy: float32 .npy of degrees C; "
                         "ironbow-png: the 8-bit image coloured with the ironbow palette")
-    p.add_argument("--hot-objects", type=_number, default=0.0, metavar="FRACTION",
+    p.add_argument("--hot-objects", type=arguments.number, default=0.0, metavar="FRACTION",
                    help="share of test and unknown images that also show a cup of tea at 60 C in a bottom corner")
 
     p = sub.add_parser("split", help="copy a dataset into train/ and test/ (never moves)")
     p.add_argument("data", type=Path)
     p.add_argument("out", type=Path)
-    p.add_argument("--test-fraction", type=_number, default=0.2)
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--test-fraction", type=arguments.number, default=0.2)
+    p.add_argument("--seed", type=arguments.seed, default=0)
 
     # Each option's dest is its TrainConfig field; cmd_train passes them on by name.
     d = TRAIN_DEFAULTS
     p = sub.add_parser("train", help="train a siamese network into a run folder")
     p.add_argument("train_dir", type=Path)
     p.add_argument("--out", type=Path, required=True, help="the new run folder, e.g. runs/demo")
-    p.add_argument("--epochs", type=_positive_int, default=d["epochs"])
-    p.add_argument("--batch-size", type=_positive_int, default=d["batch_size"])
-    p.add_argument("--margin", type=_number, default=d["margin"])
-    p.add_argument("--lr", dest="learning_rate", type=_number, default=d["learning_rate"],
+    p.add_argument("--epochs", type=arguments.positive_int, default=d["epochs"])
+    p.add_argument("--batch-size", type=arguments.positive_int, default=d["batch_size"])
+    p.add_argument("--margin", type=arguments.number, default=d["margin"])
+    p.add_argument("--lr", dest="learning_rate", type=arguments.number, default=d["learning_rate"],
                    help="Adam learning rate (the original used 0.0008 at batch 5; see README)")
-    p.add_argument("--input-shape", type=_shape, default=d["input_shape"], help="H,W,C; default: the first image's")
+    p.add_argument("--input-shape", type=arguments.shape, default=d["input_shape"], help="H,W,C; default: the first image's")
     p.add_argument("--val-dir", type=Path, default=d["val_dir"])
     p.add_argument("--precision", choices=PRECISIONS, default=d["precision"],
                    help="auto: mixed bfloat16 where the CPU has native bfloat16 (twice as fast), else float32")
-    p.add_argument("--validation-split", type=_number, default=d["validation_split"], help="fraction of train held out for validation")
+    p.add_argument("--validation-split", type=arguments.number, default=d["validation_split"], help="fraction of train held out for validation")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=d["augment"],
                    help="vary training pairs (mirror, shift, gain, ambient offset, sensor noise)")
-    p.add_argument("--calibration-split", type=_number, default=d["calibration_split"],
+    p.add_argument("--calibration-split", type=arguments.number, default=d["calibration_split"],
                    help="fraction of each class (of 3 or more images) held out, never trained on, to calibrate the threshold; 0 turns it off")
     p.add_argument("--unit", choices=UNITS, default=d["unit"],
                    help="what the values of 16-bit PNG/TIFF, float TIFF and .npy frames are; counts (default): no temperature, each frame stretched over its own range")
-    p.add_argument("--window", type=_window, default=d["window"], metavar="LOW:HIGH",
+    p.add_argument("--window", type=arguments.window, default=d["window"], metavar="LOW:HIGH",
                    help="degrees Celsius mapped to the network's 0..1 for every image, e.g. 28:38 for faces (needs --unit)")
     p.add_argument("--palette", choices=READBACK_PALETTES, default=d["palette"],
                    help="read 8-bit colour exports back through this palette to one value per pixel (auto: detect it)")
-    p.add_argument("--seed", type=_seed, default=d["seed"])
+    p.add_argument("--seed", type=arguments.seed, default=d["seed"])
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="train on tf.distribute: mirrored = every GPU (or logical CPU) of this machine; "
                         "multiworker = several machines, each started with --workers and --worker-index (or its own TF_CONFIG); worker 0 writes the run")
     p.add_argument("--workers", default=None, metavar="HOST:PORT,...",
                    help="every worker's address, the same list on each machine; implies --strategy multiworker (see README)")
-    p.add_argument("--worker-index", type=_count, default=None, help="this machine's position in --workers; 0 writes the run")
-    p.add_argument("--worker-timeout", type=_number, default=DEFAULT_TIMEOUT,
+    p.add_argument("--worker-index", type=arguments.count, default=None, help="this machine's position in --workers; 0 writes the run")
+    p.add_argument("--worker-timeout", type=arguments.number, default=DEFAULT_TIMEOUT,
                    help="seconds a worker waits for the others (to join, or during an epoch) before it gives up with status 2")
     p.add_argument("--represent", action="store_true",
                    help="once training completes, choose representatives and calibrate the threshold (as `represent RUN_DIR` with its defaults)")
@@ -169,13 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="refuse a run that failed (killed or crashed) instead of warning")
     p.add_argument("--data", dest="data_dir", type=Path, default=d["data_dir"], help="default: the run's training data")
     p.add_argument("--method", choices=METHODS, default=d["method"])
-    p.add_argument("--per-class", type=_positive_int, default=d["per_class"], help="representatives per class; a class is scored by the nearest")
-    p.add_argument("--perplexity", type=_number, default=d["perplexity"])
-    p.add_argument("--seed", type=_seed, default=d["seed"])
+    p.add_argument("--per-class", type=arguments.positive_int, default=d["per_class"], help="representatives per class; a class is scored by the nearest")
+    p.add_argument("--perplexity", type=arguments.number, default=d["perplexity"])
+    p.add_argument("--seed", type=arguments.seed, default=d["seed"])
     p.add_argument("--rule", choices=RULES, default=d["rule"],
                    help="how a class is scored: medoid (nearest representative), centroid, knn (k nearest training images), mahalanobis")
-    p.add_argument("--k", type=_positive_int, default=d["k"], help="neighbours for --rule knn")
-    p.add_argument("--target-frr", type=_number, default=d["target_frr"], help="share of held-out known images the threshold may reject")
+    p.add_argument("--k", type=arguments.positive_int, default=d["k"], help="neighbours for --rule knn")
+    p.add_argument("--target-frr", type=arguments.number, default=d["target_frr"], help="share of held-out known images the threshold may reject")
     p.add_argument("--calibrate", dest="calibrate_dir", type=Path, default=d["calibrate_dir"],
                    help="a folder of known images (the run's classes) to calibrate on instead of the held-out share")
     p.add_argument("--per-class-threshold", action="store_true", default=d["per_class_threshold"],
@@ -186,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="refuse a run that failed (killed or crashed) instead of warning")
     p.add_argument("test_dir", type=Path)
     p.add_argument("--unknown", type=Path, default=None, help="images of people never trained on")
-    p.add_argument("--threshold", type=_number, default=None, help="default: the run's own (calibrated) threshold")
+    p.add_argument("--threshold", type=arguments.number, default=None, help="default: the run's own (calibrated) threshold")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--compare-rules", action="store_true", help="also score with every rule at its own calibrated threshold (JSON key rules)")
     p.add_argument("--csv", type=Path, default=None, help="write the per-image table to this CSV file")
@@ -202,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--strict", action="store_true", help="refuse a run that failed (killed or crashed) instead of warning")
     p.add_argument("image", type=Path)
-    p.add_argument("--threshold", type=_number, default=None)
+    p.add_argument("--threshold", type=arguments.number, default=None)
     p.add_argument("--json", action="store_true")
     p.add_argument("--neighbours", type=int, default=None, metavar="K",
                    help="also list the K training images nearest to the probe (JSON key neighbours)")
@@ -211,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("h5", type=Path)
     p.add_argument("train_dir", type=Path, help="the data it was trained on (classes, and images for represent)")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--input-shape", type=_shape, default=[60, 80, 3])
+    p.add_argument("--input-shape", type=arguments.shape, default=[60, 80, 3])
 
     p = sub.add_parser("baseline", help="accuracy of the nearest class medoid in raw pixel space")
     p.add_argument("train_dir", type=Path)
