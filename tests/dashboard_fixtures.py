@@ -180,6 +180,27 @@ def page(browser, server):
     context.close()
 
 
+README_SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the page screenshots go: a temporary folder, or the README's docs/screenshots/
+    when SIAMESE_REFRESH_SCREENSHOTS=1 asks to refresh them (no test run rewrites tracked files)."""
+    if os.environ.get("SIAMESE_REFRESH_SCREENSHOTS") == "1":
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return README_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def browse(page, server: str, title: str) -> None:
+    """Open a page in the browser and wait until it has drawn, without an exception."""
+    page.goto(f"{server}/{PAGES[title]}")
+    page.wait_for_selector(f'h1:has-text("{title if title != "Home" else "Siamese thermal faces"}")')
+    wait_idle(page)
+    assert_no_exception(page)
+
+
 def wait_idle(page) -> None:
     """Wait until the script has finished and no spinner is left."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')

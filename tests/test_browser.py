@@ -7,7 +7,6 @@ The page screenshots are taken here: into a temporary folder, or into docs/scree
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -25,21 +24,12 @@ pytestmark = pytest.mark.browser
 dashboard_data = dashboard_fixtures.dashboard_data
 server = dashboard_fixtures.server
 browser = dashboard_fixtures.browser
+screenshots = dashboard_fixtures.screenshots
+open_page = dashboard_fixtures.browse  # the browser's open_page (dashboard_fixtures.open_page is AppTest's)
 
-README_SCREENSHOTS = ROOT / "docs" / "screenshots"
 DEMO_RUN = ROOT / "sample_data" / "demo_run"
 DEMO_PROBE = ROOT / "sample_data" / "thermal_faces" / "test"
 TRAINING_SECONDS = 900  # three epochs on the tiny data: under a minute alone, several on a busy machine
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:
-    """Where the page screenshots go: a temporary folder, or the README's docs/screenshots/
-    when SIAMESE_REFRESH_SCREENSHOTS=1 asks to refresh them (no test run rewrites tracked files)."""
-    if os.environ.get("SIAMESE_REFRESH_SCREENSHOTS") == "1":
-        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        return README_SCREENSHOTS
-    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture()
@@ -49,13 +39,6 @@ def page(browser, server):
     page.set_default_timeout(TIMEOUT_MS)
     yield page
     context.close()
-
-
-def open_page(page, server: str, title: str) -> None:
-    page.goto(f"{server}/{PAGES[title]}")
-    page.wait_for_selector(f'h1:has-text("{title if title != "Home" else "Siamese thermal faces"}")')
-    wait_idle(page)
-    assert_no_exception(page)
 
 
 def points(page):

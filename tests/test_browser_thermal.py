@@ -3,16 +3,13 @@ Celsius; the two pages are screenshotted (docs/screenshots/*-thermal.png with SI
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import dashboard_fixtures
 import pytest
 import thermal_fixtures
-from dashboard_fixtures import PAGES, DashboardData, assert_no_exception, full_page_screenshot, wait_idle
-
-from helpers import ROOT
+from dashboard_fixtures import DashboardData, assert_no_exception, full_page_screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -20,35 +17,15 @@ pytestmark = pytest.mark.browser
 thermal_dashboard_data = thermal_fixtures.thermal_dashboard_data
 server = dashboard_fixtures.server
 browser = dashboard_fixtures.browser
+page = dashboard_fixtures.page
+screenshots = dashboard_fixtures.screenshots
+open_page = dashboard_fixtures.browse  # the browser's open_page (dashboard_fixtures.open_page is AppTest's)
 CELSIUS = re.compile(r"\d+\.\d\d °C")
 
 
 @pytest.fixture(scope="module")
 def dashboard_data(thermal_dashboard_data: DashboardData) -> DashboardData:
     return thermal_dashboard_data
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:
-    if os.environ.get("SIAMESE_REFRESH_SCREENSHOTS") == "1":
-        return ROOT / "docs" / "screenshots"
-    return tmp_path_factory.mktemp("screenshots")
-
-
-@pytest.fixture()
-def page(browser, server):
-    context = browser.new_context(viewport={"width": dashboard_fixtures.WIDTH, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(dashboard_fixtures.TIMEOUT_MS)
-    yield page
-    context.close()
-
-
-def open_page(page, server: str, title: str) -> None:
-    page.goto(f"{server}/{PAGES[title]}")
-    page.wait_for_selector(f'h1:has-text("{title}")')
-    wait_idle(page)
-    assert_no_exception(page)
 
 
 def hover_heat_map(page, title_start: str) -> str:
