@@ -9,15 +9,18 @@ Two things made ``model(x)`` slow on a CPU, both measured with TensorFlow's step
 2. Handing a NumPy batch to TensorFlow copies it on one thread: 11 us per 60x80x3 image,
    as much as the rest of the network after the first layer.
 
-``Embedder`` computes the first layer on a *phase-split* input instead: the image's
-columns are grouped in blocks of ``stride`` pixels, and a block's pixels become
-channels (a free reshape of the row-major buffer). A stride-s convolution along the
-width is then a stride-1 convolution over blocks, with ``s * C`` channels and a kernel
-``ceil(k / s)`` blocks wide whose taps are the original ones, regrouped; one 1x1
-convolution adds the ``s`` phases back together, with the layer's bias and ReLU fused
-into it. Same sums, same weights, different order: outputs agree to float32 rounding
-(about 1e-6), and no trained weight changes, so ``model.keras`` keeps its ordinary
-``DepthwiseConv2D``.
+``Embedder`` computes the first layer on a *phase-split* input instead: the image is
+cut into blocks of ``stride x stride`` pixels, and a block's pixels become channels.
+A stride-s convolution is then a stride-1 convolution over blocks, with ``s * s * C``
+channels and a kernel ``ceil(k / s)`` blocks a side whose taps are the original ones,
+regrouped; one 1x1 convolution adds the phases back together, with the layer's bias
+and ReLU after it. Same sums, same weights, different order: outputs agree to float32
+rounding (about 1e-6), and no trained weight changes, so ``model.keras`` keeps its
+ordinary ``DepthwiseConv2D``. Both convolutions have stride 1 on both axes, which every
+CPU kernel TensorFlow may choose computes: Eigen's depthwise convolution (TensorFlow's
+default on CPUs without AVX-512) refuses unequal strides, so an earlier version that
+split only the columns crashed there. The fast path is checked against the Keras model
+when it is set up, and falls back to it with a warning (``Embedder``).
 
 The batch is copied once, by NumPy, into an aligned, zero-padded buffer in that layout
 (which also converts uint8 to float32), and handed to TensorFlow without a second copy
@@ -37,11 +40,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siamese.backend import keras, tf
+from siamese.backend import Kernels, keras, kernels, tf
 
 log = logging.getLogger("siamese")
 
 ALIGNMENT = 4096  # TensorFlow refuses (aborts on) a DLPack buffer that is not aligned
+CHECK_BATCH = 4  # images in the fixed batch the fast path is checked on when it is set up
+TOLERANCE = 1e-4  # largest difference allowed there, relative to the largest value
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
@@ -51,55 +56,91 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
     return out, total // 2, total - total // 2
 
 
+def _axis_plan(size: int, kernel: int, stride: int) -> tuple[int, int, int, int]:
+    """(padded size, first image pixel, zero taps in front of the kernel, kernel size in blocks) along one axis.
+
+    The padding before the image is rounded up to whole blocks of ``stride`` pixels, and
+    the kernel gets as many zero taps in front, so that every output's window starts on a
+    block boundary.
+    """
+    out, before, _ = same_padding(size, kernel, stride)
+    start = -(-before // stride) * stride
+    shift = start - before
+    blocks = -(-(kernel + shift) // stride)
+    return (out + blocks - 1) * stride, start, shift, blocks
+
+
 @dataclass(frozen=True)
 class PhaseSplit:
-    """Geometry of the first layer computed over blocks of ``stride`` columns.
+    """Geometry of the first layer computed over blocks of ``stride_h x stride_w`` pixels.
 
-    The padded buffer is (H, width, C) with the image at columns [left, left + W) and
-    zeros elsewhere; viewed as (H, width / stride, stride * C) it is the phase-split input.
+    The padded image is (height, width, C) with the image at rows [top, top + H) and
+    columns [left, left + W) and zeros elsewhere. Its phase-split form is
+    (height / stride_h, width / stride_w, stride_h * stride_w * C): the pixel at padded
+    row ``i * stride_h + p``, column ``j * stride_w + q``, channel c sits at block (i, j),
+    block channel ``(p * stride_w + q) * C + c``. A strided convolution of the image is a
+    stride-1 convolution of the blocks, on both axes.
     """
 
-    height: int
-    width: int  # padded width, a multiple of stride
+    height: int  # padded height, a multiple of stride_h
+    width: int  # padded width, a multiple of stride_w
     channels: int
-    left: int  # first image column in the padded buffer
+    top: int  # first image row in the padded image, a multiple of stride_h
+    left: int  # first image column in the padded image, a multiple of stride_w
+    image_height: int
     image_width: int
-    stride_w: int
     stride_h: int
-    pad_top: int
-    pad_bottom: int
+    stride_w: int
+    shift_h: int  # zero taps prepended to the kernel's rows
+    shift_w: int  # zero taps prepended to the kernel's columns
+    kernel_rows: int  # kernel height in blocks
     kernel_blocks: int  # kernel width in blocks
-    shift: int  # zero taps prepended to the kernel so the left padding is whole blocks
 
     @classmethod
     def plan(cls, input_shape: tuple[int, int, int], kernel: tuple[int, int], strides: tuple[int, int]) -> PhaseSplit:
         height, width, channels = input_shape
         (kh, kw), (sh, sw) = kernel, strides
-        _, pad_top, pad_bottom = same_padding(height, kh, sh)
-        out_w, pad_left, _ = same_padding(width, kw, sw)
-        left = -(-pad_left // sw) * sw
-        shift = left - pad_left
-        blocks = -(-(kw + shift) // sw)
-        padded = (out_w + blocks - 1) * sw
-        return cls(height, padded, channels, left, width, sw, sh, pad_top, pad_bottom, blocks, shift)
+        padded_h, top, shift_h, rows = _axis_plan(height, kh, sh)
+        padded_w, left, shift_w, blocks = _axis_plan(width, kw, sw)
+        return cls(padded_h, padded_w, channels, top, left, height, width, sh, sw, shift_h, shift_w, rows, blocks)
+
+    @property
+    def phases(self) -> int:
+        return self.stride_h * self.stride_w
+
+    @property
+    def blocks_shape(self) -> tuple[int, int, int]:
+        """(rows of blocks, columns of blocks, phases x channels): what the first convolution reads."""
+        return (self.height // self.stride_h, self.width // self.stride_w, self.phases * self.channels)
 
     def kernel(self, weights: np.ndarray) -> np.ndarray:
-        """The depthwise kernel (kh, kw, C, M) regrouped for blocks: (kh, blocks, s*C, M)."""
+        """The depthwise kernel (kh, kw, C, M) regrouped for blocks: (rows, blocks, phases*C, M)."""
         kh, kw, channels, multiplier = weights.shape
-        s = self.stride_w
-        taps = np.zeros((kh, self.kernel_blocks * s, channels, multiplier), np.float32)
-        taps[:, self.shift : self.shift + kw] = weights
-        # tap u*s + p of channel c lands on block u, block channel p*C + c
-        return taps.reshape(kh, self.kernel_blocks, s * channels, multiplier)
+        sh, sw = self.stride_h, self.stride_w
+        taps = np.zeros((self.kernel_rows * sh, self.kernel_blocks * sw, channels, multiplier), np.float32)
+        taps[self.shift_h : self.shift_h + kh, self.shift_w : self.shift_w + kw] = weights
+        # tap (u*sh + p, v*sw + q) of channel c lands on block (u, v), block channel (p*sw + q)*C + c
+        taps = taps.reshape(self.kernel_rows, sh, self.kernel_blocks, sw, channels, multiplier).transpose(0, 2, 1, 3, 4, 5)
+        return np.ascontiguousarray(taps.reshape(self.kernel_rows, self.kernel_blocks, self.phases * channels, multiplier))
 
     def phase_sum(self, multiplier: int) -> np.ndarray:
-        """1x1 kernel adding the s phases: input channel (p*C + c)*M + m -> output c*M + m."""
-        s, c = self.stride_w, self.channels
-        out = c * multiplier
-        summed = np.zeros((1, 1, s * out, out), np.float32)
-        for phase in range(s):
+        """1x1 kernel adding the phases: input channel (p*C + c)*M + m -> output c*M + m."""
+        out = self.channels * multiplier
+        summed = np.zeros((1, 1, self.phases * out, out), np.float32)
+        for phase in range(self.phases):
             summed[0, 0, phase * out + np.arange(out), np.arange(out)] = 1.0
         return summed
+
+    def to_blocks(self, padded):
+        """The phase-split form of a batch of padded images (N, height, width, C), in the graph.
+
+        One transpose: the buffer TensorFlow receives is the padded image itself, which
+        NumPy fills with one copy (a copy into the phase-split order directly, one strided
+        copy per phase, ran 2.4x slower than the whole forward pass).
+        """
+        rows, cols, depth = self.blocks_shape
+        x = tf.reshape(padded, [-1, rows, self.stride_h, cols, self.stride_w * self.channels])
+        return tf.reshape(tf.transpose(x, [0, 1, 3, 2, 4]), [-1, rows, cols, depth])
 
 
 def _aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
@@ -148,24 +189,46 @@ def _is_chain(model: keras.Model) -> bool:
         return False
 
 
+def phase_split_pays(cpu: Kernels) -> bool:
+    """Whether the phase-split first layer is faster than the plain model with these kernels.
+
+    Measured on the demo run's network (docs: performance): with Eigen's kernels 3.4x
+    faster (batch 256; Eigen's depthwise convolution is slow at stride 3); with oneDNN's
+    on a CPU with AVX-512 1.5x faster (its depthwise kernel fills 3 of 16 lanes with 3
+    channels, 27 of 32 with the phases); with oneDNN's on AVX2 alone no faster (0.9-1.0x),
+    so the plain model runs there.
+    """
+    return not cpu.onednn or cpu.avx512
+
+
 class Embedder:
     """``embedding(x)`` for batches of images, computed the fast way when the network allows.
 
     The fast path applies to a plain stack whose first layer is a strided "same"
     ``DepthwiseConv2D`` (the reference architecture and its adaptations); any other
     network runs as it is. Either way the batch is handed over without a second copy.
-    Safe to call from several threads at once. ``phase_split=False`` runs the network as
-    it is (the benchmark compares both).
+    The fast path checks itself once, when it is set up: on a small fixed batch it must
+    agree with the Keras model to ``TOLERANCE`` of the largest value; if it does not, or
+    raises, one warning is logged and the plain model runs instead. Safe to call from
+    several threads at once. ``phase_split=False`` runs the network as it is (the
+    benchmark compares both); by default it is used where it measured faster
+    (``phase_split_pays``).
     """
 
-    def __init__(self, embedding: keras.Model, phase_split: bool = True):
+    def __init__(self, embedding: keras.Model, phase_split: bool | None = None):
         self.input_shape = tuple(int(d) for d in embedding.input_shape[1:])
         self.split: PhaseSplit | None = None
+        self._spare: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self._plain = tf.function(lambda x: embedding(x, training=False), reduce_retracing=True)
+        self._function = self._plain
         first = embedding.layers[1] if len(embedding.layers) > 1 else None
+        if phase_split is None:
+            phase_split = phase_split_pays(kernels())
         if (
             phase_split
             and isinstance(first, keras.layers.DepthwiseConv2D)
-            and first.strides[1] > 1
+            and max(first.strides) > 1
             and first.padding == "same"
             and tuple(first.dilation_rate) == (1, 1)
             and first.data_format == "channels_last"
@@ -173,16 +236,30 @@ class Embedder:
         ):
             self.split = PhaseSplit.plan(self.input_shape, tuple(first.kernel_size), tuple(first.strides))
             self._function = self._phase_split_function(first, embedding.layers[2:])
-        else:
-            self._function = tf.function(lambda x: embedding(x, training=False), reduce_retracing=True)
-        self._spare: list[np.ndarray] = []
-        self._lock = threading.Lock()
+            self._check_against(embedding)
 
     @property
     def buffer_shape(self) -> tuple[int, int, int]:
         if self.split is None:
             return self.input_shape
         return (self.split.height, self.split.width, self.split.channels)
+
+    def _check_against(self, embedding: keras.Model) -> None:
+        """Fall back to the plain model, with one warning, unless the fast path matches it here."""
+        probe = np.random.default_rng(0).random((CHECK_BATCH, *self.input_shape), dtype=np.float32)
+        try:
+            expected = np.asarray(embedding(probe, training=False))
+            got = self(probe)
+            scale = max(float(np.abs(expected).max()), np.finfo(np.float32).tiny)
+            difference = float(np.abs(got - expected).max()) / scale
+            if not np.isfinite(difference) or difference > TOLERANCE:
+                raise ArithmeticError(f"largest difference {difference:.3g} of the largest value, more than {TOLERANCE:g}")
+        except Exception as exc:  # any kernel may refuse an op or compute it differently: never the user's problem
+            log.warning("the fast embedding path does not work with TensorFlow's kernels on this CPU (%s: %s); "
+                        "embedding with the plain Keras model, which is slower", exc.__class__.__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
+            self.split = None
+            self._function = self._plain
+            self._spare.clear()
 
     def _phase_split_function(self, first, rest):
         split = self.split
@@ -192,14 +269,12 @@ class Embedder:
         summed = tf.constant(split.phase_sum(multiplier))
         bias = tf.constant(weights[1]) if first.use_bias else None
         activation = first.activation
-        blocks = split.width // split.stride_w
-        paddings = [0, 0, split.pad_top, split.pad_bottom, 0, 0, 0, 0]
 
         def forward(x):
-            x = tf.reshape(x, [-1, split.height, blocks, split.stride_w * split.channels])
-            y = tf.raw_ops.DepthwiseConv2dNative(
-                input=x, filter=kernel, strides=[1, split.stride_h, 1, 1], padding="EXPLICIT", explicit_paddings=paddings
-            )
+            x = split.to_blocks(x)
+            # stride 1 on both axes: every CPU kernel of TensorFlow computes it (Eigen's
+            # depthwise convolution refuses unequal strides, oneDNN's does not)
+            y = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "VALID")
             y = tf.nn.conv2d(y, summed, 1, "VALID")
             if bias is not None:
                 y = tf.nn.bias_add(y, bias)
@@ -221,6 +296,8 @@ class Embedder:
     def _give(self, buffer: np.ndarray) -> None:
         """Keep the largest buffer for the next batch (one: a run held by the dashboard keeps ~70 MB, not more)."""
         with self._lock:
+            if buffer.shape[1:] != self.buffer_shape:  # set up before a fallback to the plain model
+                return
             self._spare.append(buffer)
             self._spare.sort(key=len, reverse=True)
             del self._spare[1:]
@@ -229,15 +306,17 @@ class Embedder:
         """Embeddings (N, D) float32 of one batch of images (N, H, W, C), any real dtype."""
         if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
             raise ValueError(f"images of shape {images.shape[1:]} given to a network that takes {self.input_shape}")
+        split, function = self.split, self._function
         whole = self._take(len(images))
         try:
             buffer = whole[: len(images)]
-            if self.split is None:
+            if split is None:
                 np.copyto(buffer, images, casting="unsafe")
             else:
-                left = self.split.left
-                # the padding columns stay zero: only the image's columns are ever written
-                np.copyto(buffer[:, :, left : left + self.split.image_width], images, casting="unsafe")
-            return np.asarray(self._function(_shared_tensor(buffer)))
+                top, left = split.top, split.left
+                # the padding stays zero: only the image's pixels are ever written
+                window = buffer[:, top : top + split.image_height, left : left + split.image_width]
+                np.copyto(window, images[:, : window.shape[1], : window.shape[2]], casting="unsafe")
+            return np.asarray(function(_shared_tensor(buffer)))
         finally:
             self._give(whole)
