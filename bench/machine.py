@@ -29,10 +29,11 @@ def describe() -> dict[str, Any]:
     import psutil
     import sklearn
 
-    from siamese.backend import keras, tf
+    from siamese.backend import keras, kernels, tf
 
     return {
         "cpu": cpu_model(),
+        "kernels": kernels().describe(),
         "cores": len(os.sched_getaffinity(0)),
         "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),

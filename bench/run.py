@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import dashboard_bench, dashboard_scale, fixtures, machine, sections
+from bench import dashboard_bench, dashboard_scale, fixtures, kernels, machine, sections
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data" / "thermal_faces"
@@ -31,9 +31,10 @@ PROFILES: dict[str, dict[str, Any]] = {
              "apptest": False, "browser": False, "memory_sizes": [40, 80], "scale": (12, 6, 2)},
 }
 OUR_BATCH = 32
+EMBEDDING_TARGET_AVX512 = 0.40
 TARGETS = {
     "evaluation_speedup_240": 500.0,
-    "embedding_fraction_of_limit": 0.25,
+    "embedding_fraction_of_limit": 0.25,  # on a CPU with AVX2 only; 0.40 with AVX-512 (EMBEDDING_TARGET_AVX512)
     "training_time_fraction": 0.2,
     "map_10000_seconds": 10.0,
     "threshold_change_seconds": 0.1,
@@ -72,7 +73,8 @@ def measure(profile: str, only: Sequence[str], out: Path) -> dict[str, Any]:
     run_dir = fixtures.reference_run(settings["n_test"], settings["n_unknown"])
     jobs = {
         "evaluation": lambda: sections.evaluation(run_dir, settings["eval_sizes"], settings["max_pairs"]),
-        "embedding": lambda: sections.embedding(run_dir, settings["embed_images"], settings["limit_size"], settings["levers"]),
+        "embedding": lambda: {**sections.embedding(run_dir, settings["embed_images"], settings["limit_size"], settings["levers"]),
+                              "kernels": kernels.compare(run_dir, settings["embed_images"], settings["limit_size"])},
         "training": lambda: sections.training(training_data(profile), settings["epochs"], settings["original_epochs"], OUR_BATCH),
         "maps": lambda: sections.maps(settings["map_sizes"], settings["original_tsne_max"], settings["medoid_seconds"]),
         "dashboard": lambda: {**dashboard_bench.dashboard(run_dir, settings["n_test"], settings["n_unknown"], settings["apptest"], settings["browser"]),
@@ -89,12 +91,12 @@ def measure(profile: str, only: Sequence[str], out: Path) -> dict[str, Any]:
         except Exception as exc:  # one broken section (a dashboard change, say) must not lose the others
             report.setdefault("errors", {})[name] = f"{exc.__class__.__name__}: {exc}"
             print(f"section {name} failed: {exc}", flush=True)
-        report["targets"] = judge(report["sections"])
+        report["targets"] = judge(report["sections"], report["machine"].get("kernels", ""))
         write(report, out)
     return report
 
 
-def judge(results: dict[str, Any]) -> dict[str, Any]:
+def judge(results: dict[str, Any], machine_kernels: str = "") -> dict[str, Any]:
     """Each target's measured value and whether it is met (sections not run are left out)."""
     targets: dict[str, Any] = {}
 
@@ -106,7 +108,13 @@ def judge(results: dict[str, Any]) -> dict[str, Any]:
         add("evaluation_speedup_240", speedup, speedup >= TARGETS["evaluation_speedup_240"])
     if "embedding" in results:
         fraction = results["embedding"]["fraction_of_limit"]
-        add("embedding_fraction_of_limit", fraction, fraction >= TARGETS["embedding_fraction_of_limit"])
+        target = EMBEDDING_TARGET_AVX512 if "AVX-512" in machine_kernels else TARGETS["embedding_fraction_of_limit"]
+        targets["embedding_fraction_of_limit"] = {"target": target, "value": fraction, "met": fraction >= target}
+        for name, k in results["embedding"].get("kernels", {}).items():
+            best = {path: max(v["images_per_second"] for key, v in k["paths"].items() if key.startswith(path)) for path in ("plain", "phase split")}
+            ratio = best[k["ours"]] / best["plain"]
+            # within 3%: two passes of the same path differ by that much on a shared machine
+            targets[f"ours_vs_plain_{name}"] = {"target": 1.0, "value": ratio, "met": ratio >= 0.97}
     if "training" in results:
         fraction = results["training"]["time_fraction_of_original"]
         add("training_time_fraction", fraction, fraction is not None and fraction <= TARGETS["training_time_fraction"])
@@ -157,6 +165,7 @@ def table(report: dict[str, Any]) -> str:
                      "", f"limit {e['limit_gflops']:.0f} GFLOP/s; target >= 25%", f"{e['fraction_of_limit']:.1%} of limit"))
         for name, fraction in e.get("levers_fraction_of_limit", {}).items():
             rows.append((f"  lever: {name}", f"{fraction:.1%} of limit", "", "", ""))
+        rows += kernels.rows(e.get("kernels", {}))
     if "training" in s:
         t = s["training"]
         o, w = t["ours"], t["original"]
@@ -212,6 +221,7 @@ def table(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"Machine: {machine_line['cpu']}, {machine_line['cores']} cores, {machine_line['ram_gib']} GiB RAM, "
                  f"TensorFlow {machine_line['tensorflow']}, Keras {machine_line['keras']}, load average {machine_line['load_average_1min']} at start.")
+    lines.append(f"Kernels: {machine_line.get('kernels', 'not recorded')}.")
     for name, t in report["targets"].items():
         verdict = "met" if t["met"] else ("not measured at full size" if t["met"] is None else "NOT met")
         lines.append(f"- target {name}: {t['value']:.4g} vs {t['target']:g}: {verdict}" if t["value"] is not None else f"- target {name}: {verdict}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 # `streamlit run` puts this folder, dashboard/, on the import path: its helper modules import as
 # top-level ones. The package, siamese, is installed (pip install -r requirements.txt).
+import failures
 import patches
 import pickers
 import streamlit as st
@@ -25,6 +26,7 @@ page = st.navigation([
     st.Page(VIEWS / "probe.py", title="Probe", icon=":material/person_search:"),
     st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),
 ])
-pickers.run_picker()
-pickers.dataset_picker()
-page.run()
+with failures.caught(page.title):
+    pickers.run_picker()
+    pickers.dataset_picker()
+    page.run()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import failures
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -87,8 +88,14 @@ def open_page(page: str | None = None) -> AppTest:
     at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=APPTEST_TIMEOUT).run()
     if page is not None:
         at.switch_page(f"views/{page}").run()
-    assert not at.exception, [e.value for e in at.exception]
+    assert not crashed(at), crashed(at)
     return at
+
+
+def crashed(at: AppTest) -> list[str]:
+    """What went wrong on a page: uncaught exceptions, and unexpected errors the page caught and folded away (failures.py)."""
+    caught = [str(e.value) for e in at.error if any(x.label == failures.DETAILS for x in at.expander)]
+    return [str(e.value) for e in at.exception] + caught
 
 
 def image_captions(at: AppTest) -> list[str]:
@@ -220,6 +227,8 @@ def wait_until(condition: Callable[[], T | None], seconds: float, message: str) 
 def assert_no_exception(page) -> None:
     exceptions = page.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, exceptions.first.text_content()
+    caught = page.get_by_text(failures.DETAILS, exact=True)  # an unexpected error the page caught
+    assert caught.count() == 0, page.locator('[data-testid="stAlert"]').first.text_content()
 
 
 # Resolves once the main block's height has not changed for ten animation frames (charts have re-laid out).

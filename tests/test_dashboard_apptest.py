@@ -12,7 +12,7 @@ import dashboard_fixtures
 import numpy as np
 import pandas as pd
 import pytest
-from dashboard_fixtures import DASHBOARD, ROOT, DashboardData, image_captions, open_page, texts, wait_until
+from dashboard_fixtures import DASHBOARD, ROOT, DashboardData, crashed, image_captions, open_page, texts, wait_until
 from PIL import Image
 
 import siamese
@@ -93,11 +93,11 @@ def test_data_gallery_skipped_files_palette_and_split(dashboard_env: DashboardDa
     assert "not an image file" in skipped["reason"].iloc[0]
 
     at.segmented_control(key="palette").set_value("ironbow").run()
-    assert not at.exception
+    assert not crashed(at)
 
     at.number_input[1].set_value(0.5)
     at.button[0].click().run()  # the split form's submit button
-    assert not at.exception and at.success, texts(at)
+    assert not crashed(at) and at.success, texts(at)
     splits = list(dashboard_env.runs_dir.glob("faces-split-*"))
     assert len(splits) == 1
     assert sorted(p.name for p in (splits[0] / "test").iterdir()) == sorted(p.name for p in dataset.iterdir() if p.is_dir())
@@ -112,7 +112,7 @@ def test_empty_dataset_folder_says_what_is_missing(dashboard_env: DashboardData,
     monkeypatch.setenv("SIAMESE_DATA_ROOTS", str(tmp_path))
     at = open_page("data.py")
     at.sidebar.selectbox(key="_dataset_picker").set_value(str((tmp_path / "empty").resolve())).run()
-    assert not at.exception
+    assert not crashed(at)
     # The one "image" is unreadable: the gallery names the file and why, no traceback.
     assert any("face.png" in c.value and "cannot be read" in c.value for c in at.caption), texts(at)
 
@@ -123,7 +123,7 @@ def test_train_starts_a_background_run_that_finishes_and_is_listed(dashboard_env
     at.number_input[0].set_value(1)  # epochs
     at.number_input[1].set_value(8)  # batch size
     at.button[0].click().run()
-    assert not at.exception and not at.error, texts(at)
+    assert not crashed(at) and not at.error, texts(at)
     jobs = list_jobs(dashboard_env.runs_dir)
     assert len(jobs) == 1 and jobs[0].state in ("starting", "running", "complete")
     wait_until(lambda: list_jobs(dashboard_env.runs_dir)[0].state not in ACTIVE_STATES, TRAINING_DEADLINE, "the training did not finish")
@@ -148,7 +148,7 @@ def test_embeddings_injected_selection_shows_images_and_a_map_is_cached(dashboar
         "selection": {"points": [{"curve_number": 1, "point_number": 0, "point_index": 0, "customdata": [row, file_name, 0.1, table["class"].iloc[row]]}], "point_indices": [0], "box": [], "lasso": []},
     }
     at.run()
-    assert not at.exception
+    assert not crashed(at)
     captions = [c for c in image_captions(at) if file_name in c]
     assert captions and captions[0].startswith(table["class"].iloc[row])
 
@@ -157,7 +157,7 @@ def test_embeddings_injected_selection_shows_images_and_a_map_is_cached(dashboar
 
     map_dir = dashboard_env.run / "maps"
     at.slider(key=f"perplexity:{dashboard_env.run.resolve()}").set_value(3.0).run()
-    assert not at.exception
+    assert not crashed(at)
     assert "Preview" in texts(at)
     cached = list(map_dir.glob("tsne-medoid-p3-*.csv"))
     assert len(cached) == 1
@@ -182,7 +182,7 @@ def test_run_without_representatives_offers_to_choose_them(dashboard_env: Dashbo
     at.switch_page("views/evaluate.py").run()
     assert "no class representatives" in texts(at)
     at.button[0].click().run()  # "Choose representatives"
-    assert not at.exception, texts(at)
+    assert not crashed(at), texts(at)
     assert siamese.load_run(bare).has_representatives
     assert at.table, texts(at)  # the page now evaluates
 
@@ -239,7 +239,7 @@ def test_evaluate_shows_the_threshold_origin_open_set_curves_and_every_rule(dash
 
     # Per-class thresholds: the slider gives way to the table, and verdicts follow the recorded thresholds.
     at.toggle[0].set_value(True).run()
-    assert not at.exception and not at.slider
+    assert not crashed(at) and not at.slider
     expected = siamese.evaluate(run, dashboard_env.data / "test", dashboard_env.data / "unknown")
     limits = np.array([run.recorded_class_thresholds()[c] for c in run.class_names])
     identified = expected.at(record["threshold"], limits).metrics()["identified_rate"]
@@ -257,7 +257,7 @@ def test_probe_upload_shows_the_packages_verdict_bars_and_map(dashboard_env: Das
     at = open_page("probe.py")
     assert at.info  # asks for an upload
     at.file_uploader[0].upload(image.name, image.read_bytes(), "image/png").run()
-    assert not at.exception and not at.error, texts(at)
+    assert not crashed(at) and not at.error, texts(at)
     assert at.slider[0].value == pytest.approx(expected.threshold, abs=float(at.slider[0].proto.step))
     if expected.accepted:
         assert not at.warning and at.success[0].value.startswith(f"Identified as **{expected.predicted_class}** "), texts(at)
@@ -282,7 +282,7 @@ def test_probe_bad_upload_gets_a_clear_message(dashboard_env: DashboardData, nam
         data = buffer.getvalue()
     at = open_page("probe.py")
     at.file_uploader[0].upload(name, data, "image/png").run()
-    assert not at.exception
+    assert not crashed(at)
     assert at.error and message in at.error[0].value, texts(at)
     assert not at.success
 

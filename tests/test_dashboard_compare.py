@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dashboard_fixtures
 import pytest
-from dashboard_fixtures import DashboardData, open_page, texts
+from dashboard_fixtures import DashboardData, crashed, open_page, texts
 
 from helpers import copy_run, rule_variant
 from siamese.compare import SETTINGS, compare_runs
@@ -56,7 +56,7 @@ def test_two_runs_side_by_side(dashboard_env: DashboardData, other_runs: dict[st
 
     # A run without representatives: its settings and curves, and a sentence naming the button, no numbers.
     at.multiselect[0].set_value([*map(str, runs), str(other_runs["bare"].resolve())]).run()
-    assert not at.exception and not at.error
+    assert not crashed(at) and not at.error
     assert any('press "Choose representatives" on the Evaluate page' in i.value and "bare" in i.value for i in at.info), texts(at)
     assert list(at.table[0].value.index) == ["tiny", "tiny_medoid"]
     assert list(at.table[1].value.columns) == ["tiny", "tiny_medoid", "bare"]
@@ -80,6 +80,6 @@ def test_a_test_set_of_other_classes_is_a_sentence_not_an_error(dashboard_env: D
     with_runs(monkeypatch, dashboard_env, other_runs["medoid"])
     at = open_page("compare.py")
     at.selectbox(key=f"compare_test:{dashboard_env.run.resolve()}").set_value(str((dashboard_env.data / "unknown").resolve())).run()
-    assert not at.exception and not at.error
+    assert not crashed(at) and not at.error
     assert sum("was not trained on stranger_01, stranger_02 of the test set" in i.value for i in at.info) == 2, texts(at)
     assert "None of the chosen runs can be measured yet" in texts(at)

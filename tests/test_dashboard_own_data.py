@@ -12,7 +12,7 @@ from pathlib import Path
 import dashboard_fixtures
 import pandas as pd
 import pytest
-from dashboard_fixtures import DASHBOARD, DashboardData, open_page, texts
+from dashboard_fixtures import DASHBOARD, DashboardData, crashed, open_page, texts
 
 import siamese
 
@@ -73,7 +73,7 @@ def test_the_dataset_picker_follows_the_chosen_run(dashboard_env: DashboardData,
     at.sidebar.selectbox(key="_run_picker").set_value(str(two_datasets["lost"].resolve())).run()
     assert at.sidebar.selectbox(key="_dataset_picker").value is None
     at.switch_page("views/data.py").run()
-    assert not at.exception and not at.error
+    assert not crashed(at) and not at.error
     assert "Choose one in the sidebar's Dataset picker" in texts(at)
 
 
@@ -86,7 +86,7 @@ def test_evaluate_opens_on_the_runs_own_test_set_or_on_none(dashboard_env: Dashb
     # The lost run has no test set beside its data: nothing is preselected, and the page says what to choose.
     lost = two_datasets["lost"].resolve()
     at.sidebar.selectbox(key="_run_picker").set_value(str(lost)).run()
-    assert not at.exception and not at.error, texts(at)
+    assert not crashed(at) and not at.error, texts(at)
     assert at.selectbox(key=f"eval_test:{lost}").value is None
     assert "choose a test set with its classes in the Test set picker" in texts(at)
     assert not CLI_FLAG.search(texts(at)) and str(two_datasets["lost"].parent) not in texts(at)
@@ -98,13 +98,13 @@ def test_a_folder_of_other_classes_is_offered_as_the_unknown_set(dashboard_env: 
     strangers = (dashboard_env.data / "unknown").resolve()
     at.selectbox(key=f"eval_unknown:{run}").set_value(None)
     at.selectbox(key=f"eval_test:{run}").set_value(str(strangers)).run()
-    assert not at.exception and not at.error, texts(at)
+    assert not crashed(at) and not at.error, texts(at)
     offer = at.info[0].value
     assert "classes this run was not trained on" in offer and "As the unknown set" in offer
     assert not CLI_FLAG.search(texts(at)) and str(strangers) not in texts(at)
 
     [b for b in at.button if b.key == "use_as_unknown"][0].click().run()
-    assert not at.exception and not at.error, texts(at)
+    assert not crashed(at) and not at.error, texts(at)
     assert at.selectbox(key=f"eval_unknown:{run}").value == str(strangers)
     assert at.selectbox(key=f"eval_test:{run}").value == str((dashboard_env.data / "test").resolve())
     assert {"Strangers rejected", "Identified rate"} <= {m.label for m in at.metric}
@@ -117,7 +117,7 @@ def test_a_split_appears_in_the_pickers_at_once(dashboard_env: DashboardData):
     before = set(at.sidebar.selectbox(key="_dataset_picker").options)
     at.number_input[1].set_value(0.5)
     [b for b in at.button if b.label.startswith("Copy into")][0].click().run()
-    assert not at.exception and not at.error, texts(at)
+    assert not crashed(at) and not at.error, texts(at)
     message = at.success[0].value
     assert "reload" not in message.lower() and "sidebar's Dataset picker" in message
     split = next(dashboard_env.runs_dir.glob("test-split-*"))

@@ -165,3 +165,18 @@ def test_an_unregistered_custom_layer_is_refused(tiny_run, tmp_path):
     keras.Model(inputs, Sneaky()(inputs)).save(run_dir / "model.keras")
     with pytest.raises(SiameseError, match="cannot be loaded safely"):
         load_run(run_dir).embed(np.zeros((1, 60, 80, 3), np.float32))
+
+
+@pytest.mark.parametrize(
+    "onednn, bfloat16, expected",
+    [(True, True, "mixed_bfloat16"), (False, True, "float32"), (True, False, "float32"), (None, True, "float32")],
+    ids=["onednn-bf16-cpu", "eigen-bf16-cpu", "onednn-no-bf16", "unknown-kernels"],
+)
+def test_auto_precision_takes_bfloat16_only_where_the_cpu_and_kernels_compute_it(monkeypatch, onednn, bfloat16, expected):
+    """Eigen's kernels emulate bfloat16 even on a CPU that has it: slower than float32 there."""
+    import siamese.model
+    from siamese.backend import Kernels
+
+    cpu = Kernels(onednn=onednn, chosen_by="TensorFlow", avx2=True, avx512=bfloat16, amx=False, bfloat16=bfloat16)
+    monkeypatch.setattr(siamese.model, "kernels", lambda: cpu)
+    assert preferred_precision() == expected

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import charts
+import failures
 import loaders
 import messages
 import pandas as pd
@@ -106,6 +107,7 @@ if recorded_class_thresholds:
     )
 
 @st.fragment
+@failures.guarded("Evaluate")
 def threshold_section() -> None:
     """Everything the threshold drives. A fragment: moving the slider reruns only this,
     not the page, the sidebar and the navigation, so it costs milliseconds."""

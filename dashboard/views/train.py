@@ -8,6 +8,7 @@ and even a dashboard restart, and the page shows it again on return.
 from __future__ import annotations
 
 import charts
+import failures
 import messages
 import pickers
 import roots
@@ -145,6 +146,7 @@ def show_jobs() -> None:
 
 
 @st.fragment(run_every=2)
+@failures.guarded("Train")
 def live_jobs() -> None:
     """Redrawn every two seconds while a training is active."""
     show_jobs()
