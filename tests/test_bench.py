@@ -38,7 +38,8 @@ def test_tiny_bench_writes_every_section(tmp_path: Path):
     assert [row["test_images"] for row in report["sections"]["evaluation"]["rows"]] == [24, 48]
     assert [row["points"] for row in report["sections"]["maps"]["rows"]] == [100, 200]
     assert set(report["targets"]) == {"evaluation_speedup_240", "embedding_fraction_of_limit", "training_time_fraction",
-                                      "map_10000_seconds", "threshold_change_seconds", "memory_growth_kib_per_image"}
+                                      "map_10000_seconds", "threshold_change_seconds", "memory_growth_kib_per_image",
+                                      "ours_vs_plain_oneDNN", "ours_vs_plain_Eigen"}
     assert "| Evaluate 24 test images x 20 classes |" in result.stdout
 
 
