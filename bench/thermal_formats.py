@@ -41,7 +41,7 @@ METRICS = ("accuracy", "identified_rate", "rejection_rate", "auroc_unknown")
 
 def write_data(out: Path, seed: int, fmt: str, hot: float) -> Path:
     """The dataset of ``seed`` in ``fmt`` (with cups in ``hot`` of the test and unknown images), written once."""
-    from siamese.synthetic import write_sample_dataset
+    from siamese.sample.dataset import write_sample_dataset
 
     identities, per_identity, strangers = DATASETS[seed]
     folder = out / "data" / (f"seed{seed}-{fmt}" + ("-hot" if hot else ""))

@@ -17,8 +17,8 @@ import pandas as pd
 import streamlit as st
 
 import siamese
-from siamese.maps import image_path
-from siamese.neighbours import Neighbour, TrainingSet, nearest_training_images
+from siamese.maps.training_maps import image_path
+from siamese.scoring.neighbours import Neighbour, TrainingSet, nearest_training_images
 
 SELECTION_KEY = "map_selection"
 SHOWN = 24  # at most this many selected images are drawn

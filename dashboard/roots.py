@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 
 import siamese
-from siamese.data import IMAGE_SUFFIXES
-from siamese.runs import REPRESENTATIVES_FILE, RUN_FILE
+from siamese.data.folders import IMAGE_SUFFIXES
+from siamese.runs.store import REPRESENTATIVES_FILE, RUN_FILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VIEWS = Path(__file__).resolve().parent / "views"

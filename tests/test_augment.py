@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from siamese.augment import MAX_OFFSET, augment
+from siamese.training.augment import MAX_OFFSET, augment
 
 
 def _faces(n: int = 8) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from helpers import ROOT
-from siamese.runs import load_run
+from siamese.runs.store import load_run
 
 SECTION_KEYS = {
     "evaluation": {"rows"},
@@ -43,7 +43,7 @@ def test_tiny_bench_writes_every_section(tmp_path: Path):
 
 
 def test_embed_files_and_embed_match_the_keras_model(tiny_run: Path, tiny_data: Path):
-    from siamese.data import load_folder
+    from siamese.data.folders import load_folder
 
     run = load_run(tiny_run)
     test = load_folder(tiny_data / "test", run.input_shape, run.class_names)
@@ -57,8 +57,8 @@ def test_embed_files_and_embed_match_the_keras_model(tiny_run: Path, tiny_data: 
 
 
 def test_pair_pipeline_gives_the_pairs_of_make_pairs():
-    from siamese.pairs import make_pairs
-    from siamese.training import pair_dataset
+    from siamese.training.pairs import make_pairs
+    from siamese.training.single_process import pair_dataset
 
     labels = np.repeat(np.arange(3), 4)
     images = np.arange(len(labels), dtype=np.float32)[:, None, None, None] * np.ones((1, 2, 2, 1), np.float32)

@@ -16,7 +16,7 @@ from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_n
 
 import siamese
 from helpers import ROOT, rule_variant
-from siamese.jobs import ACTIVE_STATES, Job, list_jobs
+from siamese.runs.jobs import ACTIVE_STATES, Job, list_jobs
 
 pytestmark = pytest.mark.browser
 

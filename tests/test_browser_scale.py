@@ -27,7 +27,7 @@ CHOSEN = "person_07"
 @pytest.fixture(scope="module")
 def dashboard_data(tmp_path_factory) -> DashboardData:
     """30 identities x 48 images (43 train, 5 test): after the held-out share, over 1,000 map points."""
-    from siamese.synthetic import write_sample_dataset
+    from siamese.sample.dataset import write_sample_dataset
 
     root = tmp_path_factory.mktemp("webgl")
     data = root / "faces"

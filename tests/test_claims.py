@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from helpers import ROOT
-from siamese.claims import REPRESENT_LOCK, TRAIN_LOCK, claim_run_dir, exclusive
 from siamese.cli import main
 from siamese.errors import SiameseError
+from siamese.runs.locks import REPRESENT_LOCK, TRAIN_LOCK, claim_run_dir, exclusive
 
 DEMO = ROOT / "sample_data" / "demo_run"
 

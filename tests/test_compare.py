@@ -1,4 +1,4 @@
-"""Runs side by side (siamese.compare): the same images for every run, each at its own threshold."""
+"""Runs side by side (siamese.scoring.compare_runs): the same images for every run, each at its own threshold."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from helpers import copy_run
 from siamese import SiameseError, evaluate, load_run
-from siamese.compare import METRICS, CompareResult, compare_runs, run_labels
+from siamese.scoring.compare_runs import METRICS, CompareResult, compare_runs, run_labels
 
 KEYS = [key for key, _, _ in METRICS]
 

@@ -6,8 +6,8 @@ from dataclasses import fields
 
 import pytest
 
-from siamese.config import PRECISIONS, USER_SETTINGS, TrainConfig
 from siamese.errors import SiameseError
+from siamese.training.config import PRECISIONS, USER_SETTINGS, TrainConfig
 
 
 def test_defaults_are_valid():

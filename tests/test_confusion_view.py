@@ -1,11 +1,11 @@
-"""The per-class confusion frame and the top confusions (siamese.metrics), checked against hand counts."""
+"""The per-class confusion frame and the top confusions (siamese.scoring.metrics), checked against hand counts."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from siamese.metrics import confusion, per_class_confusion, top_confusions
+from siamese.scoring.metrics import confusion, per_class_confusion, top_confusions
 
 
 def table() -> pd.DataFrame:

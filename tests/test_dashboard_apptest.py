@@ -16,8 +16,8 @@ from dashboard_fixtures import DASHBOARD, ROOT, DashboardData, image_captions, o
 from PIL import Image
 
 import siamese
-from siamese import maps
-from siamese.jobs import ACTIVE_STATES, list_jobs
+from siamese.maps import training_maps as maps
+from siamese.runs.jobs import ACTIVE_STATES, list_jobs
 
 # The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
 dashboard_data = dashboard_fixtures.dashboard_data

@@ -11,7 +11,7 @@ import pytest
 from dashboard_fixtures import DashboardData, open_page, texts
 
 from helpers import copy_run, rule_variant
-from siamese.compare import SETTINGS, compare_runs
+from siamese.scoring.compare_runs import SETTINGS, compare_runs
 
 # The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
 dashboard_data = dashboard_fixtures.dashboard_data

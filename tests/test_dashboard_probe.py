@@ -12,8 +12,8 @@ import pytest
 from dashboard_fixtures import DashboardData, image_captions, open_page, texts
 
 import siamese
-from siamese.neighbours import nearest_training_images, training_set
-from siamese.probe import NARROW_MARGIN
+from siamese.scoring.neighbours import nearest_training_images, training_set
+from siamese.scoring.probe import NARROW_MARGIN
 
 dashboard_data = dashboard_fixtures.dashboard_data
 dashboard_env = dashboard_fixtures.dashboard_env

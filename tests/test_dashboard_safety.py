@@ -11,7 +11,7 @@ import roots  # the dashboard's own helper module, imported as its pages do (pyt
 from dashboard_fixtures import DashboardData, open_page, png_bytes, texts, wait_until
 
 from helpers import tree_digest
-from siamese.jobs import ACTIVE_STATES, list_jobs
+from siamese.runs.jobs import ACTIVE_STATES, list_jobs
 
 dashboard_data = dashboard_fixtures.dashboard_data
 dashboard_env = dashboard_fixtures.dashboard_env

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from siamese.data import MAX_IMAGE_PIXELS, decode_image, fingerprint, load_folder, parse_shape, refuse_inside_dataset, scan_folder
+from siamese.data.folders import MAX_IMAGE_PIXELS, decode_image, fingerprint, load_folder, parse_shape, refuse_inside_dataset, scan_folder
 from siamese.errors import SiameseError
 
 

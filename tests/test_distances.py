@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from siamese.distances import class_distances, class_medoids, medoids, pairwise_distances
+from siamese.scoring.distances import class_distances, class_medoids, medoids, pairwise_distances
 
 
 def test_pairwise_distances_hand_values():

@@ -17,7 +17,7 @@ from helpers import ROOT
 # training runs in a fresh interpreter that splits the CPU in two and then calls the CLI.
 SCRIPT = """
 import sys
-from siamese.backend import tf
+from siamese.model.backend import tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from siamese.cli import main

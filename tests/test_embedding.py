@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from siamese.data import decode_image, load_folder
-from siamese.embedding import Embedding
+from siamese.data.folders import decode_image, load_folder
 from siamese.errors import SiameseError
-from siamese.runs import load_run
+from siamese.model.embedding import Embedding
+from siamese.runs.store import load_run
 
 SHAPE = (28, 28, 1)
 
@@ -19,7 +19,7 @@ SHAPE = (28, 28, 1)
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A siamese model with random weights saved as a run saves it, and its embedding network."""
-    from siamese.model import build_embedding_network, build_siamese
+    from siamese.model.network import build_embedding_network, build_siamese
 
     network = build_embedding_network(SHAPE)
     rng = np.random.default_rng(0)

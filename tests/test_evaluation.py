@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from siamese.evaluation import Evaluation, evaluate
-from siamese.runs import load_run
+from siamese.runs.store import load_run
+from siamese.scoring.evaluation import Evaluation, evaluate
 
 
 def _evaluation(threshold: float = 0.25) -> Evaluation:

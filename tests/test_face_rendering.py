@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from siamese.errors import SiameseError
-from siamese.face_rendering import render_face
-from siamese.faces import FaceIdentity, make_identity
+from siamese.sample.faces import FaceIdentity, make_identity
+from siamese.sample.rendering import render_face
 
 
 def test_render_face_returns_gray_image_of_the_requested_size() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from siamese.errors import SiameseError
-from siamese.face_rendering import render_face
-from siamese.faces import NEAR_TWIN_BLEND, FaceIdentity, make_identity, make_near_twin
+from siamese.sample.faces import NEAR_TWIN_BLEND, FaceIdentity, make_identity, make_near_twin
+from siamese.sample.rendering import render_face
 
 
 def _rms(a: np.ndarray, b: np.ndarray) -> float:

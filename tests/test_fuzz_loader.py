@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from siamese.data import MAX_IMAGE_PIXELS, decode_image, load_folder
+from siamese.data.folders import MAX_IMAGE_PIXELS, decode_image, load_folder
+from siamese.data.thermal_pixels import PixelMapping
 from siamese.errors import SiameseError
-from siamese.thermal import PixelMapping
 
 SHAPE = (60, 80, 3)
 FORMATS = ["PNG", "JPEG", "BMP", "TIFF"]

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from siamese.errors import SiameseError
-from siamese.recorded import Recorded
-from siamese.runs import Run, load_run
-from siamese.schema import load_representative_arrays, read_json_object
+from siamese.runs.recorded_scoring import Recorded
+from siamese.runs.schema import load_representative_arrays, read_json_object
+from siamese.runs.store import Run, load_run
 
 DEMO = Path(__file__).resolve().parent.parent / "sample_data" / "demo_run"
 RUN_INFO = json.loads((DEMO / "run.json").read_text())

@@ -336,8 +336,8 @@ def test_choose_representatives_does_not_follow_train_dir_outside_the_roots(dash
 
 
 def test_the_schema_knows_every_method_and_rule():
-    from siamese import schema
-    from siamese.representatives import METHODS
-    from siamese.scoring import RULES
+    from siamese.maps.representatives import METHODS
+    from siamese.runs import schema
+    from siamese.scoring.rules import RULES
 
     assert schema.METHODS == METHODS and schema.RULES == RULES

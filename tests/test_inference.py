@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from siamese.inference import Embedder, PhaseSplit, same_padding
-from siamese.model import build_embedding_network
+from siamese.model.fast_inference import Embedder, PhaseSplit, same_padding
+from siamese.model.network import build_embedding_network
 
 
 def randomized(shape, seed=0):
@@ -51,7 +51,7 @@ def test_embeddings_match_the_keras_model(shape, split):
 
 def test_the_first_layer_alone_matches_to_rounding():
     """Sigmoid outputs can hide a wrong first layer; compare the first layer's raw outputs too."""
-    from siamese.backend import keras
+    from siamese.model.backend import keras
 
     network = randomized((60, 80, 3), seed=4)
     first = keras.Model(network.inputs, network.layers[1].output)
@@ -143,7 +143,7 @@ def test_without_keras_layer_graph_the_plain_model_runs_and_says_so(monkeypatch,
 @pytest.mark.parametrize("error", [AttributeError, RuntimeError, TypeError])
 @pytest.mark.parametrize("split", [True, False], ids=["phase-split", "plain"])
 def test_without_dlpack_the_batch_is_copied_and_embeddings_stay_the_same(monkeypatch, error, split):
-    from siamese.backend import tf
+    from siamese.model.backend import tf
 
     network = randomized((60, 80, 3))
     x = images(6, (60, 80, 3))

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from helpers import ROOT
-from siamese.rundir import request_cancel
-from siamese.runs import load_run
+from siamese.runs.layout import request_cancel
+from siamese.runs.store import load_run
 
 EPOCHS = 100_000  # never reached: every test stops the training itself
 DEADLINE = 600.0  # seconds; TensorFlow's import and the first epoch take far less, even under load
@@ -110,7 +110,7 @@ def test_a_ctrl_c_lost_in_a_finalizer_still_stops_training(tiny_data, tmp_path):
 
     Quick: training stops in its first epoch, after the interrupted batch."""
     import siamese
-    from siamese.backend import keras
+    from siamese.model.backend import keras
 
     class CtrlCInAFinalizer(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):

@@ -9,8 +9,8 @@ import pytest
 
 from siamese import SiameseError, TrainConfig
 from siamese.cli import build_parser
-from siamese.config import USER_SETTINGS
-from siamese.jobs import cancel_training, list_jobs, start_training, train_command, unique_run_name
+from siamese.runs.jobs import cancel_training, list_jobs, start_training, train_command, unique_run_name
+from siamese.training.config import USER_SETTINGS
 
 
 def wait_for(root: Path, done, timeout: float = 600.0) -> list:

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from helpers import run_cli, tree_digest
-from siamese.runs import load_run
+from siamese.runs.store import load_run
 
 
 @pytest.mark.slow  # imports and represents in two command-line processes: tens of seconds
 def test_an_original_keras_h5_model_imports_with_equal_embeddings(tiny_data, tmp_path):
     """The original saved its whole siamese model, Lambda distance included, as .h5."""
-    from siamese.backend import keras
-    from siamese.data import load_folder
-    from siamese.model import build_embedding_network
+    from siamese.data.folders import load_folder
+    from siamese.model.backend import keras
+    from siamese.model.network import build_embedding_network
 
     base = build_embedding_network((60, 80, 3))
     rng = np.random.default_rng(0)
@@ -36,7 +36,7 @@ def test_an_original_keras_h5_model_imports_with_equal_embeddings(tiny_data, tmp
 
 
 def test_an_h5_of_another_architecture_is_refused(tiny_data, tmp_path):
-    from siamese.backend import keras
+    from siamese.model.backend import keras
 
     inputs = keras.Input((60, 80, 3))
     keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs))).save(tmp_path / "other.h5")

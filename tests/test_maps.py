@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from siamese.maps import place_on_map
+from siamese.maps.training_maps import place_on_map
 
 
 def test_place_on_map_is_the_weighted_mean_of_nearest_points():

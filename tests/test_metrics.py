@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siamese.metrics import (
+from siamese.scoring.metrics import (
     cmc,
     confusion,
     decide,

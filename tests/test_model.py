@@ -10,7 +10,7 @@ import pytest
 
 from helpers import run_cli
 from siamese.errors import SiameseError
-from siamese.model import (
+from siamese.model.network import (
     ContrastiveLoss,
     EuclideanDistance,
     build_embedding_network,
@@ -21,7 +21,7 @@ from siamese.model import (
     preferred_precision,
     resolve_precision,
 )
-from siamese.runs import load_run
+from siamese.runs.store import load_run
 
 
 def test_euclidean_distance_matches_hand_values():
@@ -92,7 +92,7 @@ def test_siamese_model_gives_zero_distance_for_identical_images():
 
 
 def test_mixed_precision_network_converts_to_float32_with_the_same_weights():
-    from siamese.model import as_float32
+    from siamese.model.network import as_float32
 
     mixed = build_embedding_network((28, 28, 1), precision="mixed_bfloat16")
     assert mixed.layers[1].dtype_policy.name == "mixed_bfloat16"
@@ -108,10 +108,10 @@ def test_mixed_precision_network_converts_to_float32_with_the_same_weights():
 
 
 def test_the_distance_layer_and_numpy_distances_share_one_floor():
-    import siamese.distances
-    import siamese.model
+    import siamese.model.network
+    import siamese.scoring.distances
 
-    assert siamese.model.EPSILON is siamese.distances.EPSILON
+    assert siamese.model.network.EPSILON is siamese.scoring.distances.EPSILON
 
 
 def test_precisions_resolve_auto_and_refuse_unknown_ones():
@@ -128,7 +128,7 @@ def _copy_run(tiny_run, tmp_path):
 
 
 def test_a_model_with_a_lambda_layer_is_refused_and_its_code_never_runs(tiny_run, tmp_path):
-    from siamese.backend import keras
+    from siamese.model.backend import keras
 
     marker = tmp_path / "code-ran"
     inputs = keras.Input((60, 80, 3))
@@ -153,7 +153,7 @@ def test_a_model_with_a_lambda_layer_is_refused_and_its_code_never_runs(tiny_run
 
 
 def test_an_unregistered_custom_layer_is_refused(tiny_run, tmp_path):
-    from siamese.backend import keras
+    from siamese.model.backend import keras
 
     class Sneaky(keras.layers.Layer):
         def call(self, x):

@@ -22,10 +22,10 @@ import pytest
 
 import siamese
 from helpers import ROOT, run_cli
-from siamese.cluster import parse_workers, read_cluster, tf_config
 from siamese.errors import SiameseError
-from siamese.shards import epoch_pairs, pairs_per_epoch, steps_per_epoch, worker_slices
-from siamese.worker_settings import SHARED_SETTINGS, differing_settings, setting_hashes
+from siamese.workers.cluster import parse_workers, read_cluster, tf_config
+from siamese.workers.pair_shares import epoch_pairs, pairs_per_epoch, steps_per_epoch, worker_slices
+from siamese.workers.settings import SHARED_SETTINGS, differing_settings, setting_hashes
 
 DEADLINE = 600.0  # seconds for a whole training; TensorFlow's import and tiny epochs take far less, even under load
 
@@ -240,7 +240,7 @@ def test_represent_on_a_run_that_failed_before_its_first_epoch_says_so(tmp_path,
 
 
 def test_only_a_failed_multiworker_run_of_the_same_settings_is_resumed(tmp_path):
-    from siamese.worker_settings import resumes
+    from siamese.workers.settings import resumes
 
     config = siamese.TrainConfig(train_dir="x", data_fingerprint="abc", class_names=["a", "b"], input_shape=[60, 80, 3])
     run_dir = tmp_path / "run"

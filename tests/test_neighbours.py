@@ -1,4 +1,4 @@
-"""A probe's nearest training images (siamese.neighbours) and `probe --neighbours` on the command line."""
+"""A probe's nearest training images (siamese.scoring.neighbours) and `probe --neighbours` on the command line."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 import siamese
 from helpers import run_cli
-from siamese.distances import EPSILON
-from siamese.neighbours import TrainingSet, nearest_rows, nearest_training_images, training_set
+from siamese.scoring.distances import EPSILON
+from siamese.scoring.neighbours import TrainingSet, nearest_rows, nearest_training_images, training_set
 
 # Four training points in the plane and a probe at the origin; distances by hand:
 # (3, 4) -> 5, (1, 0) -> 1, (0, 2) -> 2, (0, -2) -> 2 (a tie, kept in row order).

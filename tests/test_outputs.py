@@ -11,8 +11,8 @@ import pytest
 from helpers import ROOT, tree_digest
 from siamese.cli import main
 from siamese.errors import SiameseError
-from siamese.outputs import check_output_file
-from siamese.storage import write_text
+from siamese.runs.atomic_files import write_text
+from siamese.runs.output_files import check_output_file
 
 DATA = ROOT / "sample_data" / "thermal_faces"
 

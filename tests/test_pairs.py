@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siamese.pairs import make_pairs
+from siamese.training.pairs import make_pairs
 
 
 def test_counts_and_labels():

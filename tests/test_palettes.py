@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from siamese.palettes import PALETTE_STOPS, PALETTES, apply_palette, palette_table
+from siamese.data.palettes import PALETTE_STOPS, PALETTES, apply_palette, palette_table
 
 
 def interpolated(stops: list[tuple[float, tuple[int, int, int]]], level: int) -> tuple[Fraction, ...]:

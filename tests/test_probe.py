@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from siamese.probe import NARROW_MARGIN, calibration_reject_rate, probe
-from siamese.recorded import ThresholdChoice
-from siamese.scoring import Scorer
-from siamese.thermal import PixelMapping
+from siamese.data.thermal_pixels import PixelMapping
+from siamese.runs.recorded_scoring import ThresholdChoice
+from siamese.scoring.probe import NARROW_MARGIN, calibration_reject_rate, probe
+from siamese.scoring.rules import Scorer
 
 
 class FakeRun:

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 
-from siamese.processes import pid_alive
+from siamese.runs.process_alive import pid_alive
 
 
 def test_this_process_is_alive_and_no_pid_is_not():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import siamese.projection as projection
+import siamese.maps.tsne as projection
 from siamese.errors import SiameseError
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from siamese.errors import SiameseError
-from siamese.maps import MAP_COLUMNS
-from siamese.metrics import equal_error_threshold
-from siamese.representatives import METHODS, calibrate, map_table, represent, suggested_threshold
-from siamese.scoring import RULES, Scorer
+from siamese.maps.representatives import METHODS, calibrate, map_table, represent, suggested_threshold
+from siamese.maps.training_maps import MAP_COLUMNS
+from siamese.scoring.metrics import equal_error_threshold
+from siamese.scoring.rules import RULES, Scorer
 
 
 def test_training_threshold_is_the_equal_error_point_of_own_against_nearest_other_class():

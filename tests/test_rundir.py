@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from siamese.errors import SiameseError
-from siamese.rundir import CANCEL_FILE, cancel_requested, clear_cancel_request, prepare_run_dir, read_json, request_cancel
+from siamese.runs.layout import CANCEL_FILE, cancel_requested, clear_cancel_request, prepare_run_dir, read_json, request_cancel
 
 
 def test_a_new_run_folder_is_created_with_its_parents(tmp_path):

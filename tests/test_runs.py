@@ -12,9 +12,9 @@ import pytest
 
 import siamese
 from helpers import run_cli
-from siamese.config import TrainConfig
 from siamese.errors import SiameseError
-from siamese.runs import FORMAT_VERSION, Run, list_runs, load_run, new_run_info, write_run_info
+from siamese.runs.store import FORMAT_VERSION, Run, list_runs, load_run, new_run_info, write_run_info
+from siamese.training.config import TrainConfig
 
 
 def _write_run(run_dir, status="complete", created="2026-01-01T00:00:00+00:00", pid=None, **info):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from siamese import scoring
-from siamese.distances import pairwise_distances, per_class
-from siamese.scoring import fit_scorer
+from siamese.scoring import rules as scoring
+from siamese.scoring.distances import pairwise_distances, per_class
+from siamese.scoring.rules import fit_scorer
 
 
 def test_knn_training_distances_in_blocks_leave_each_image_out(monkeypatch):

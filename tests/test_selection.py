@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import view_selection as selection
 
 import siamese
 from helpers import ROOT
-from siamese import selection
-from siamese.maps import image_path
+from siamese.maps.training_maps import image_path
 
 DEMO_RUN = ROOT / "sample_data" / "demo_run"
 

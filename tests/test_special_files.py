@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ROOT
-from siamese.data import NOT_REGULAR, decode_image, scan_folder
+from siamese.data.folders import NOT_REGULAR, decode_image, scan_folder
 from siamese.errors import SiameseError
 
 DATA = ROOT / "sample_data" / "thermal_faces"

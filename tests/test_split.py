@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helpers import tree_digest
+from siamese.data.split import split_dataset
 from siamese.errors import SiameseError
-from siamese.split import split_dataset
 
 
 def test_split_copies_stratified_and_leaves_the_dataset_alone(tiny_data, tmp_path):

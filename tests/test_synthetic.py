@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from siamese.errors import SiameseError
-from siamese.face_rendering import render_face
-from siamese.faces import make_identity, make_near_twin
-from siamese.synthetic import write_sample_dataset
+from siamese.sample.dataset import write_sample_dataset
+from siamese.sample.faces import make_identity, make_near_twin
+from siamese.sample.rendering import render_face
 
 # Small enough to write in well under a second.
 SMALL = {

@@ -9,12 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from siamese.config import TrainConfig
-from siamese.data import decode_image, infer_shape, load_folder
-from siamese.errors import SiameseError
-from siamese.palettes import palette_table
-from siamese.runs import load_run
-from siamese.thermal import (
+from siamese.data.folders import decode_image, infer_shape, load_folder
+from siamese.data.palettes import palette_table
+from siamese.data.thermal_pixels import (
     PixelMapping,
     PixelMismatch,
     celsius_of_file,
@@ -25,6 +22,9 @@ from siamese.thermal import (
     to_celsius,
     window,
 )
+from siamese.errors import SiameseError
+from siamese.runs.store import load_run
+from siamese.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = PixelMapping("centikelvin", (28.0, 38.0))
@@ -189,8 +189,8 @@ def test_read_npy_checks_the_header_before_reading(tmp_path):
 
 
 def test_unit_guess_and_suggested_window_by_hand(tmp_path):
-    from siamese.data import scan_folder
-    from siamese.temperatures import guess_unit, skin_range, suggest_window
+    from siamese.data.dataset_temperatures import guess_unit, skin_range, suggest_window
+    from siamese.data.folders import scan_folder
 
     # 80 room pixels at 20 C and 20 skin pixels at 34 C: the room's 5th percentile is 20, the
     # warmest fifth is the skin at 34, so the window is floor(20 - 1):ceil(34 + 1) = 19:35.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from siamese.config import TrainConfig
-from siamese.training_data import load_training_data, split_calibration, split_validation
+from siamese.training.config import TrainConfig
+from siamese.training.training_set import load_training_data, split_calibration, split_validation
 
 
 def test_calibration_holds_out_a_share_of_each_class_of_three_or_more():

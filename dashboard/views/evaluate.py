@@ -15,11 +15,11 @@ import pandas as pd
 import pickers
 import roots
 import streamlit as st
+import view_selection as selection
 import widgets
 
 import siamese
-from siamese import selection
-from siamese.metrics import per_class_confusion, top_confusions
+from siamese.scoring.metrics import per_class_confusion, top_confusions
 
 RULE_COLUMNS = {"rule": "rule", "accuracy": "accuracy", "identified_rate": "identified", "false_reject_rate": "known rejected",
                 "rejection_rate": "strangers rejected", "auroc_unknown": "AUROC", "threshold": "its threshold"}
