@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from siamese.data.folders import fingerprint
 from siamese.errors import SiameseError
-from siamese.runs.atomic_files import atomic_write, write_text
-from siamese.runs.layout import HISTORY_FILE, MODEL_FILE, cancel_requested, clear_cancel_request, now
+from siamese.runs.atomic_files import atomic_write
+from siamese.runs.layout import MODEL_FILE, cancel_requested, clear_cancel_request
 from siamese.runs.locks import claim_run_dir
-from siamese.runs.store import Run, load_run, new_run_info, write_run_info
+from siamese.runs.store import Run
 from siamese.training.augment import augment
 from siamese.training.config import TrainConfig
+from siamese.training.loop import RunRecord, describe_data, has_validation_pairs, new_info
 from siamese.training.pairs import make_pairs
 from siamese.training.training_set import TrainingData, load_training_data
 
@@ -82,13 +82,11 @@ def _recorder_class():
     from siamese.model.backend import keras
 
     class RunRecorder(keras.callbacks.Callback):
-        """Writes history.csv and run.json every epoch, keeps the best model, honours cancel."""
+        """Records every epoch in the run (``siamese.training.loop.RunRecord``) and honours cancel."""
 
-        def __init__(self, run_dir: Path, info: dict, monitor: str):
+        def __init__(self, record: RunRecord):
             super().__init__()
-            self.run_dir, self.info, self.monitor = run_dir, info, monitor
-            self.rows: list[dict] = []
-            self.best = math.inf
+            self.record, self.run_dir = record, record.run_dir
             self.started = time.monotonic()
             self.cancelled = False
             self.interrupted = False  # set by Ctrl-C (see ctrl_c_stops)
@@ -99,19 +97,8 @@ def _recorder_class():
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
-            logs = {k: float(v) for k, v in (logs or {}).items()}
-            row = {"epoch": epoch + 1, **logs, "seconds": round(time.monotonic() - self.started, 3)}
-            self.rows.append(row)
-            columns = list(row)
-            lines = [",".join(columns)] + [",".join(f"{r.get(c, '')}" for c in columns) for r in self.rows]
-            write_text(self.run_dir / HISTORY_FILE, "\n".join(lines) + "\n")
-            value = logs.get(self.monitor, math.inf)
-            if value < self.best or not (self.run_dir / MODEL_FILE).exists():
-                self.best = value
-                atomic_write(self.run_dir / MODEL_FILE, lambda tmp: self.model.save(tmp), suffix=".keras")
-                self.info["metrics"] = {**logs, "best_epoch": epoch + 1, "monitor": self.monitor}
-            self.info["epochs_done"] = epoch + 1
-            write_run_info(self.run_dir, self.info)
+            self.record.end_epoch(epoch, logs or {}, time.monotonic() - self.started,
+                                  lambda: atomic_write(self.run_dir / MODEL_FILE, lambda tmp: self.model.save(tmp), suffix=".keras"))
 
     return RunRecorder
 
@@ -149,9 +136,9 @@ def make_strategy(name: str | None):
     """A ``tf.distribute`` strategy by name, or None for TensorFlow's default (one device).
 
     ``mirrored``: MirroredStrategy over this machine's GPUs, or over its logical CPU
-    devices when there is no GPU (one, unless more were configured). ``multiworker``:
-    MultiWorkerMirroredStrategy, configured by the TF_CONFIG environment variable of
-    each worker.
+    devices when there is no GPU (one, unless more were configured). ``multiworker`` is
+    not made here: the command line trains it through ``siamese.workers`` (one worker
+    per process, its own loop), not through this process's ``train``.
     """
     if name is None:
         return None
@@ -162,7 +149,7 @@ def make_strategy(name: str | None):
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        raise SiameseError("--strategy multiworker trains one worker per process; start it with train --workers (siamese.workers)")
     raise SiameseError(f"strategy {name!r} is not known; use one of {', '.join(STRATEGIES)}")
 
 
@@ -184,18 +171,17 @@ def train(
 
     Returns:
         The finished run. Ctrl-C (KeyboardInterrupt) or a cancel request marks it
-        cancelled; an exception marks it failed and is raised again. Under
-        MultiWorkerMirroredStrategy (``siamese.workers.worker``) only the chief writes and
-        returns the run; the other workers return None.
+        cancelled; an exception marks it failed and is raised again.
+
+    Raises:
+        SiameseError: bad settings or data; or a MultiWorkerMirroredStrategy, which Keras's
+            fit cannot feed (keras-team/keras#20585): ``siamese.workers.worker.train_multiworker``
+            trains under it with a loop of its own.
     """
     config.validate()
     run_dir = Path(run_dir)
     if type(strategy).__name__ == "MultiWorkerMirroredStrategy":
-        # Keras's fit cannot feed this strategy (keras-team/keras#20585): a loop of our own does.
-        from siamese.workers.cluster import read_cluster
-        from siamese.workers.worker import train_multiworker
-
-        return train_multiworker(config, run_dir, read_cluster(), verbose=verbose, strategy=strategy)
+        raise SiameseError("a MultiWorkerMirroredStrategy trains with siamese.workers.worker.train_multiworker (train --workers on the command line)")
     # Claimed first, atomically: a second train into the same folder is refused at once,
     # not after both have spent seconds loading data and TensorFlow.
     # Decoded images live in a temporary file (under TMPDIR), not in memory, so the
@@ -203,20 +189,6 @@ def train(
     with claim_run_dir(run_dir, [config.train_dir, config.val_dir]), tempfile.TemporaryDirectory(prefix="siamese-train-") as workdir:
         data = load_training_data(config, Path(workdir))
         return _fit(config, run_dir, data, verbose, strategy, extra_callbacks)
-
-
-def describe_data(config: TrainConfig, run_dir: Path, data: TrainingData) -> None:
-    """Fill in what training learns from the data: paths relative to the run, shape, classes, fingerprint, counts."""
-    # Paths are stored relative to the run folder, so a run and its data can move together.
-    config.train_dir = os.path.relpath(Path(config.train_dir).resolve(), run_dir.resolve())
-    if config.val_dir:
-        config.val_dir = os.path.relpath(Path(config.val_dir).resolve(), run_dir.resolve())
-    config.input_shape = list(data.input_shape)
-    config.class_names = list(data.class_names)
-    config.data_fingerprint = fingerprint(data.paths, data.root)
-    config.n_train = len(data.train_rows)
-    config.n_validation = len(data.val_rows)
-    config.n_calibration = len(data.calibration_rows)
 
 
 def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | str, strategy, extra_callbacks: Sequence) -> Run:
@@ -227,12 +199,10 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
 
     config.precision = resolve_precision(config.precision)
     keras.utils.set_random_seed(config.seed)
-    info = new_run_info(config, plan_architecture(data.input_shape))
-    # Relative to the training folder: represent embeds these to calibrate the threshold.
-    info["calibration_files"] = [str(data.paths[i].relative_to(data.root)) for i in data.calibration_rows]
+    record = RunRecord(run_dir, new_info(config, data, plan_architecture(data.input_shape)))
     if strategy is not None:
-        info["distribution"] = {"strategy": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)}
-    write_run_info(run_dir, info)
+        record.info["distribution"] = {"strategy": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)}
+    record.write_info()
     try:
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
@@ -242,9 +212,9 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
         train_batches = pair_dataset(data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True, augmented=config.augment)
         val_batches = None
         val_labels = data.labels[data.val_rows]
-        if len(val_labels) and np.bincount(val_labels).max() >= 2 and len(np.unique(val_labels)) >= 2:
+        if has_validation_pairs(val_labels):
             val_batches = pair_dataset(data.images, data.val_rows, val_labels, config.batch_size, config.seed + 1, resample=False)
-        recorder = _recorder_class()(run_dir, info, "val_loss" if val_batches is not None else "loss")
+        recorder = _recorder_class()(record)
         try:
             with ctrl_c_stops(recorder):
                 model.fit(
@@ -255,18 +225,12 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
                     callbacks=[recorder, *extra_callbacks],
                     shuffle=False,  # pair_dataset shuffles and resamples every epoch itself
                 )
-            info["status"] = "cancelled" if recorder.cancelled else "complete"
+            status = "cancelled" if recorder.cancelled else "complete"
         except KeyboardInterrupt:
-            info["status"] = "cancelled"
+            status = "cancelled"
     except BaseException as exc:
-        info["status"] = "failed"
-        info["error"] = f"{exc.__class__.__name__}: {exc}"
-        info["finished"] = now()
-        write_run_info(run_dir, info)
+        record.fail(f"{exc.__class__.__name__}: {exc}")
         raise
-    info["finished"] = now()
-    info["pid"] = None
     clear_cancel_request(run_dir)
-    write_run_info(run_dir, info)
-    return load_run(run_dir)
+    return record.finish(status)
 

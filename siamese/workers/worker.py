@@ -27,8 +27,9 @@ from siamese.data.folders import refuse_inside_dataset
 from siamese.errors import SiameseError
 from siamese.runs.atomic_files import atomic_write, write_text
 from siamese.runs.layout import HISTORY_FILE, MODEL_FILE, RUN_FILE, now
-from siamese.runs.store import Run, load_run, new_run_info, write_run_info
+from siamese.runs.store import Run
 from siamese.training.config import TrainConfig
+from siamese.training.loop import RunRecord, best_metrics, describe_data, has_validation_pairs, history_csv, new_info
 from siamese.training.training_set import load_training_data
 from siamese.workers.cluster import Cluster
 from siamese.workers.pair_shares import steps_per_epoch
@@ -67,7 +68,7 @@ def one_sentence(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
-def make_strategy(timeout: float):
+def multiworker_strategy(timeout: float):
     """MultiWorkerMirroredStrategy (from TF_CONFIG) whose collective operations give up after ``timeout`` seconds."""
     from siamese.model.backend import tf
 
@@ -94,14 +95,13 @@ def train_multiworker(config: TrainConfig, run_dir: str | os.PathLike[str], clus
         data = load_training_data(config, Path(workdir))
         if cluster.is_chief:
             refuse_inside_dataset(run_dir, data.root, "run folder")
-        from siamese.training.single_process import describe_data
-
         describe_data(config, run_dir, data)
+        # deferred: siamese.model.network imports TensorFlow, which takes seconds to load
         from siamese.model.network import resolve_precision
 
         config.precision = resolve_precision(config.precision)
         beat("joining")
-        strategy = strategy or make_strategy(timeout)
+        strategy = strategy or multiworker_strategy(timeout)
         loop = _Loop(config, run_dir, data, cluster, strategy, beat, Path(workdir), verbose)
         return loop.run()
 
@@ -112,7 +112,7 @@ class _Loop:
     def __init__(self, config, run_dir, data, cluster, strategy, beat, workdir, verbose):
         self.config, self.run_dir, self.data, self.cluster = config, run_dir, data, cluster
         self.strategy, self.beat, self.workdir, self.verbose = strategy, beat, workdir, verbose
-        self.info: dict | None = None
+        self.record: RunRecord | None = None  # the chief's
         self.epoch = 0
         self.steps: dict[bool, object] = {}  # compiled once per kind (training, validation)
 
@@ -137,18 +137,15 @@ class _Loop:
         self.beat("local")
         if not self.cluster.is_chief:
             return None
-        self.info.update(status="complete", finished=now(), pid=None)
-        write_run_info(self.run_dir, self.info)
-        return load_run(self.run_dir)
+        return self.record.finish("complete")
 
     def _fail(self, sentence: str):
         self._record_failure(sentence)
         raise SiameseError(sentence) from None
 
     def _record_failure(self, sentence: str) -> None:
-        if self.info is not None:
-            self.info.update(status="failed", error=sentence, finished=now(), pid=None)
-            write_run_info(self.run_dir, self.info)
+        if self.record is not None:
+            self.record.fail(sentence)
 
     # Collectives --------------------------------------------------------------------
     def _from_chief(self, values: list) -> list:
@@ -225,22 +222,22 @@ class _Loop:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if resumed:
             with open(self.run_dir / RUN_FILE, encoding="utf-8") as fh:
-                self.info = json.load(fh)
+                info = json.load(fh)
             if self.checkpoints.latest_checkpoint:
                 self.checkpoints.checkpoint.restore(self.checkpoints.latest_checkpoint).expect_partial()
             rows = json.loads(self.history.numpy().decode())
-            write_text(self.run_dir / HISTORY_FILE, _csv(rows)) if rows else (self.run_dir / HISTORY_FILE).unlink(missing_ok=True)
-            self.info.setdefault("resumed", []).append({"at": now(), "from_epoch": len(rows) + 1})
-            self.info.update(status="running", error=None, finished=None, pid=os.getpid(), epochs_done=len(rows))
-            self.info["metrics"] = self._best_metrics(rows)
-            if rows and self.info["metrics"].get("best_epoch") == len(rows):
+            write_text(self.run_dir / HISTORY_FILE, history_csv(rows)) if rows else (self.run_dir / HISTORY_FILE).unlink(missing_ok=True)
+            info.setdefault("resumed", []).append({"at": now(), "from_epoch": len(rows) + 1})
+            info.update(status="running", error=None, finished=None, pid=os.getpid(), epochs_done=len(rows))
+            info["metrics"] = best_metrics(rows)
+            self.record = RunRecord(self.run_dir, info, rows)
+            if rows and info["metrics"].get("best_epoch") == len(rows):
                 self._save_model()  # the last epoch was the best; its model may not have reached the disk
         else:
-            self.info = new_run_info(self.config, plan_architecture(self.data.input_shape))
-            self.info["calibration_files"] = [str(self.data.paths[i].relative_to(self.data.root)) for i in self.data.calibration_rows]
-        self.info["distribution"] = {"strategy": STRATEGY_NAME, "replicas": int(self.strategy.num_replicas_in_sync),
-                                     "workers": list(self.cluster.addresses), "global_batch_size": self._global_batch()}
-        write_run_info(self.run_dir, self.info)
+            self.record = RunRecord(self.run_dir, new_info(self.config, self.data, plan_architecture(self.data.input_shape)))
+        self.record.info["distribution"] = {"strategy": STRATEGY_NAME, "replicas": int(self.strategy.num_replicas_in_sync),
+                                            "workers": list(self.cluster.addresses), "global_batch_size": self._global_batch()}
+        self.record.write_info()
 
     # Epochs --------------------------------------------------------------------------
     def _global_batch(self) -> int:
@@ -249,8 +246,7 @@ class _Loop:
     def _train_epoch(self, epoch: int) -> None:
         started = time.monotonic()
         logs = self._pass(self.data.train_rows, [self.config.seed, epoch], training=True, epoch=epoch)
-        val_labels = self.data.labels[self.data.val_rows]
-        if len(val_labels) and np.bincount(val_labels).max() >= 2 and len(np.unique(val_labels)) >= 2:
+        if has_validation_pairs(self.data.labels[self.data.val_rows]):
             # a fixed validation set: the same pairs every epoch, as the one-process path has
             val = self._pass(self.data.val_rows, [self.config.seed + 1, 0], training=False, epoch=epoch)
             logs.update({f"val_{k}": v for k, v in val.items()})
@@ -282,31 +278,13 @@ class _Loop:
         if not self.cluster.is_chief:
             shutil.rmtree(self.checkpoints.directory, ignore_errors=True)
         else:
-            metrics = self._best_metrics(rows)
-            if metrics["best_epoch"] == epoch + 1:
-                self._save_model()
-            write_text(self.run_dir / HISTORY_FILE, _csv(rows))
-            self.info.update(epochs_done=epoch + 1, metrics=metrics)
-            write_run_info(self.run_dir, self.info)
+            self.record.end_epoch(epoch, logs, total, self._save_model)
         if self.verbose:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
             print(f"epoch {epoch + 1}/{self.config.epochs}: {shown} ({seconds:.1f} s, {self.cluster.name()})", flush=True)
 
-    def _best_metrics(self, rows: list[dict]) -> dict:
-        """The logs of the best epoch (lowest val_loss, or loss without validation; the first of equals)."""
-        if not rows:
-            return {}
-        monitor = "val_loss" if "val_loss" in rows[0] else "loss"
-        best = min(rows, key=lambda r: r[monitor])
-        return {**{k: v for k, v in best.items() if k not in ("epoch", "seconds")}, "best_epoch": best["epoch"], "monitor": monitor}
-
     def _save_model(self) -> None:
         atomic_write(self.run_dir / MODEL_FILE, lambda tmp: self.model.save(tmp), suffix=".keras")
-
-
-def _csv(rows: list[dict]) -> str:
-    columns = list(rows[-1])
-    return "\n".join([",".join(columns)] + [",".join(f"{r.get(c, '')}" for c in columns) for r in rows]) + "\n"
 
 
 def worker_main(config: TrainConfig, run_dir: Path, cluster: Cluster, timeout: float, verbose: int | str) -> None:
