@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from siamese.data.thermal_pixels import PixelMapping, PixelMismatch, is_npy, read_npy, stretch
-from siamese.errors import SiameseError
-from siamese.limits import MAX_FILE_PIXELS, check_file_pixels, check_input_shape
+from siamese.errors import SET, Remedy, SiameseError
+from siamese.limits import MAX_FILE_PIXELS, MAX_FILE_SIDE, check_file_pixels, check_input_shape
 
 log = logging.getLogger("siamese")
 
@@ -168,10 +168,8 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
         names = list(class_names)
         unknown = sorted(set(found) - set(names))
         if unknown:
-            raise SiameseError(
-                f"classes {', '.join(unknown)} in {root} were not trained on by this run; "
-                "move them to the unknown set (--unknown) or train a run that includes them"
-            )
+            raise SiameseError(f"classes {', '.join(unknown)} in {root} were not trained on by this run",
+                               Remedy(SET, "unknown", after=" or train a run that includes them"))
     paths: list[Path] = []
     labels: list[int] = []
     for name in sorted(found):
@@ -237,7 +235,7 @@ def decode_image(
     except SiameseError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise SiameseError(f"{where} is larger than the limit of {MAX_IMAGE_PIXELS:,} pixels (4096x4096) per image file "
+        raise SiameseError(f"{where} is larger than the limit of {MAX_IMAGE_PIXELS:,} pixels ({MAX_FILE_SIDE}x{MAX_FILE_SIDE}) per image file "
                           "(possible decompression bomb); use a smaller image") from None
     except FileNotFoundError:
         raise SiameseError(f"image {where} does not exist") from None
@@ -286,7 +284,7 @@ def infer_shape(paths: Sequence[Path], pixels: PixelMapping | None = None) -> Sh
         height, width, channels = arr.shape
         shape = (height, width, 1 if channels == 1 and (pixels is None or pixels.is_default) else 3)
         return check_input_shape(shape, f"the first readable image {p}",
-                                 "give an input shape (--input-shape H,W,C such as 60,80,3) to resize every image to")
+                                 Remedy(SET, "input_shape", "60,80,3", after=" to resize every image to"))
     how = f" ({pixels.describe()})" if pixels is not None and not pixels.is_default else ""
     raise SiameseError(f"none of the {len(paths)} image files could be read{how} (the first: {first_reason}); "
                        "check that the files are PNG, JPEG, BMP, TIFF images or .npy frames")

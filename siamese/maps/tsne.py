@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from siamese.errors import SiameseError
+from siamese.errors import SET, Remedy, SiameseError
 
 
 def tsne_iterations(n: int) -> int:
@@ -46,7 +46,7 @@ def project_tsne(embeddings: np.ndarray, perplexity: float = 30.0, seed: int = 0
 
     n = len(embeddings)
     if n < 4:
-        raise SiameseError(f"a t-SNE map needs at least 4 images, got {n}; add images or use --method medoid")
+        raise SiameseError(f"a t-SNE map needs at least 4 images, got {n}", Remedy(SET, "method", "medoid", before="add images or "))
     x = embeddings.astype(np.float64)
     if x.shape[1] > 50 and n > 50:
         x = PCA(n_components=50, random_state=seed).fit_transform(x)

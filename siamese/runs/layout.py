@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from siamese.data.folders import refuse_inside_dataset
-from siamese.errors import SiameseError
+from siamese.errors import SET, Remedy, SiameseError
 from siamese.runs.atomic_files import write_text
 from siamese.runs.schema import read_json_object
 
@@ -32,7 +32,7 @@ def now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def read_json(path: Path, what: str) -> dict[str, Any]:
+def read_json(path: Path, what: str | Remedy) -> dict[str, Any]:
     """A JSON object from a run's (or job's) file; ``what`` says what to do when it is missing.
 
     Raises:
@@ -46,7 +46,7 @@ def prepare_run_dir(run_dir: Path, data_root: Path) -> None:
     """Create a new, empty run folder; refuse one that holds files or lies in the dataset."""
     refuse_inside_dataset(run_dir, data_root, "run folder")
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise SiameseError(f"run folder {run_dir} already exists and is not empty; choose another --out so no run is overwritten")
+        raise SiameseError(f"run folder {run_dir} already exists and is not empty", Remedy(SET, "out", after=" so no run is overwritten"))
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     run_dir.mkdir(exist_ok=True)
 

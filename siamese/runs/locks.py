@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from siamese.data.folders import refuse_inside_dataset
-from siamese.errors import SiameseError
+from siamese.errors import SET, Remedy, SiameseError, refusal
 from siamese.runs.process_alive import pid_alive
 
 TRAIN_LOCK = ".train.lock"
@@ -64,7 +64,7 @@ def remove_leftovers(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def exclusive(folder: Path, name: str, busy: str) -> Iterator[Path]:
+def exclusive(folder: Path, name: str, busy: str | Remedy) -> Iterator[Path]:
     """Hold the lock file ``folder/name`` while the block runs; ``busy`` ends the refusal sentence.
 
     Raises:
@@ -78,10 +78,10 @@ def exclusive(folder: Path, name: str, busy: str) -> Iterator[Path]:
         except FileExistsError:
             if not _stale(lock):
                 pid, _host = _holder(lock)
-                raise SiameseError(f"{folder} is in use by another process (pid {pid or 'unknown'}); {busy}") from None
+                raise refusal(f"{folder} is in use by another process (pid {pid or 'unknown'})", busy) from None
             lock.unlink(missing_ok=True)  # left by a killed process
     else:
-        raise SiameseError(f"{folder} is in use by another process; {busy}")
+        raise refusal(f"{folder} is in use by another process", busy)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump({"pid": os.getpid(), "host": socket.gethostname()}, fh)
     try:
@@ -107,18 +107,18 @@ def claim_run_dir(run_dir: Path, datasets: Sequence[str | os.PathLike[str] | Non
         if dataset is not None:
             refuse_inside_dataset(run_dir, dataset, "run folder")
     if run_dir.exists() and not run_dir.is_dir():
-        raise SiameseError(f"run folder {run_dir} exists and is not a folder; choose another --out")
+        raise SiameseError(f"run folder {run_dir} exists and is not a folder", Remedy(SET, "out"))
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
         run_dir.mkdir()
         created = True
     except FileExistsError:
         created = False
-    with exclusive(run_dir, TRAIN_LOCK, "wait for it to finish or choose another --out so no run is overwritten") as lock:
+    with exclusive(run_dir, TRAIN_LOCK, Remedy(SET, "out", before="wait for it to finish or ", after=" so no run is overwritten")) as lock:
         stale_locks = [run_dir / name for name in LOCKS if name != lock.name and (run_dir / name).exists() and _stale(run_dir / name)]
         ignored = {lock, *stale_locks, *leftover_temporary_files(run_dir)}
         if any(p not in ignored for p in run_dir.iterdir()):
-            raise SiameseError(f"run folder {run_dir} already exists and is not empty; choose another --out so no run is overwritten")
+            raise SiameseError(f"run folder {run_dir} already exists and is not empty", Remedy(SET, "out", after=" so no run is overwritten"))
         for path in ignored - {lock}:
             path.unlink(missing_ok=True)
         try:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from siamese.errors import SiameseError
+from siamese.errors import REPRESENT, Remedy, SiameseError
 from siamese.runs.layout import MAP_FILE, REPRESENTATIVE_EMBEDDINGS_FILE, REPRESENTATIVES_FILE, TRAIN_EMBEDDINGS_FILE, read_json
 from siamese.runs.schema import RECHOOSE, load_representative_arrays, validate_representatives
 from siamese.scoring.rules import DEFAULT_K, Scorer, fit_scorer
@@ -52,9 +52,9 @@ class Recorded:
     def record(self) -> dict[str, Any]:
         """The contents of representatives.json (see ``siamese.maps.representatives.represent``)."""
         if not self.exists:
-            raise SiameseError(f"run {self.run_dir} has no representatives yet; run `python -m siamese represent {self.run_dir}` first")
+            raise SiameseError(f"run {self.run_dir} has no representatives yet", Remedy(REPRESENT, value=str(self.run_dir)))
         path = self.run_dir / REPRESENTATIVES_FILE
-        record = read_json(path, "run `python -m siamese represent` first")
+        record = read_json(path, Remedy(REPRESENT))
         validate_representatives(record, path, self.class_names)
         return record
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from siamese.errors import SiameseError
+from siamese.errors import Remedy, SiameseError, refusal
 from siamese.limits import MAX_ARRAY_FILE_BYTES, MAX_JSON_BYTES, MAX_JSON_DEPTH, check_input_shape
 from siamese.scoring.rules import RULES
 
@@ -52,7 +52,7 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-def read_json_object(path: Path, what: str) -> dict[str, Any]:
+def read_json_object(path: Path, what: str | Remedy) -> dict[str, Any]:
     """A JSON object from a regular file of bounded size and nesting; ``what`` says what to do when it is missing.
 
     Raises:
@@ -63,7 +63,7 @@ def read_json_object(path: Path, what: str) -> dict[str, Any]:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise SiameseError(f"{path} is missing; {what}") from None
+        raise refusal(f"{path} is missing", what) from None
     except OSError as exc:
         raise SiameseError(f"{path} cannot be read ({exc.strerror}); {RETRAIN}") from None
     if not stat.S_ISREG(info.st_mode):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from siamese.data.folders import Shape, Skipped
 from siamese.data.thermal_pixels import PixelMapping
-from siamese.errors import SiameseError
+from siamese.errors import TRAIN, Remedy, SiameseError
 from siamese.model.embedding import EMBED_BATCH, Embedding, load_siamese_model
 from siamese.runs.atomic_files import write_json
 from siamese.runs.layout import HISTORY_FILE, MODEL_FILE, REPRESENTATIVES_FILE, RUN_FILE, now, read_json
@@ -225,8 +225,8 @@ def load_run(run_dir: str | os.PathLike[str]) -> Run:
     """
     path = Path(run_dir)
     if not path.is_dir():
-        raise SiameseError(f"run folder {path} does not exist; train one with `python -m siamese train DATA --out {path}`")
-    info = read_json(path / RUN_FILE, "it is not a training run; train one with `python -m siamese train`")
+        raise SiameseError(f"run folder {path} does not exist", Remedy(TRAIN, value=str(path)))
+    info = read_json(path / RUN_FILE, Remedy(TRAIN, before="it is not a training run; "))
     validate_run_info(info, path / RUN_FILE)
     return Run(path, info)
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from siamese.data.folders import scan_folder
-from siamese.errors import SiameseError
+from siamese.errors import REPRESENT, Remedy, SiameseError
 from siamese.runs.store import Run, load_run
 from siamese.scoring.evaluation import Evaluation, evaluate
 
@@ -292,7 +292,7 @@ def compare_runs(
     }
     if strict and without:
         path = runs[labels.index(without[0])].path
-        raise SiameseError(f"run {path} has no representatives yet; run `python -m siamese represent {path}` first, then compare")
+        raise SiameseError(f"run {path} has no representatives yet", Remedy(REPRESENT, value=str(path), after=", then compare"))
     if strict and mismatched:
         raise SiameseError(f"{next(iter(mismatched.values()))}; give a test folder of classes every run knows")
     metrics = {
