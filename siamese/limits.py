@@ -29,6 +29,12 @@ MAX_FILE_PIXELS = MAX_FILE_SIDE * MAX_FILE_SIDE
 
 # Decoded images held at once for one forward pass (float32): the batch is shrunk to fit.
 MAX_BATCH_BYTES = 256 * 1024 * 1024
+# The batch sizes, in this one place: images per forward pass when embedding (shrunk by
+# batch_size_for to MAX_BATCH_BYTES), and images decoded at once when nothing else asks.
+# Throughput on CPU rises up to about 1024 images per pass and flattens after
+# (bench/README.md); a batch of 60x80x3 float32 images is then 59 MB.
+EMBED_BATCH = 1024
+DECODE_BATCH = 256
 
 # Run files read back: representatives.npz (embeddings of the representatives) and the
 # JSON files; anything larger is not something this tool wrote.

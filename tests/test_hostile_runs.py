@@ -340,4 +340,4 @@ def test_the_schema_knows_every_method_and_rule():
     from siamese.runs import schema
     from siamese.scoring.rules import RULES
 
-    assert schema.METHODS == METHODS and schema.RULES == RULES
+    assert schema.METHODS is METHODS and schema.RULES is RULES  # one source for each

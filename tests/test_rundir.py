@@ -5,14 +5,19 @@ from __future__ import annotations
 import pytest
 
 from siamese.errors import SiameseError
-from siamese.runs.layout import CANCEL_FILE, cancel_requested, clear_cancel_request, prepare_run_dir, read_json, request_cancel
+from siamese.runs.layout import CANCEL_FILE, cancel_requested, clear_cancel_request, read_json, request_cancel
+from siamese.runs.locks import claim_run_dir
 
 
 def test_a_new_run_folder_is_created_with_its_parents(tmp_path):
     run_dir = tmp_path / "runs" / "first"
-    prepare_run_dir(run_dir, tmp_path / "data")
-    assert run_dir.is_dir() and not any(run_dir.iterdir())
-    prepare_run_dir(run_dir, tmp_path / "data")  # an empty folder may be reused
+    with claim_run_dir(run_dir, [tmp_path / "data"]):
+        assert run_dir.is_dir()
+        (run_dir / "run.json").write_text("{}")
+    assert [p.name for p in run_dir.iterdir()] == ["run.json"]  # the lock is gone
+    (run_dir / "run.json").unlink()
+    with claim_run_dir(run_dir, [tmp_path / "data"]):  # an empty folder may be reused
+        pass
 
 
 def test_a_run_folder_inside_the_dataset_or_holding_files_is_refused(tmp_path):
@@ -20,12 +25,14 @@ def test_a_run_folder_inside_the_dataset_or_holding_files_is_refused(tmp_path):
     (data / "alice").mkdir(parents=True)
     for inside in (data, data / "runs" / "r"):
         with pytest.raises(SiameseError, match="lies inside the dataset"):
-            prepare_run_dir(inside, data)
+            with claim_run_dir(inside, [data]):
+                pass
     assert not (data / "runs").exists()
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "run.json").write_text("{}")
     with pytest.raises(SiameseError, match="not empty"):
-        prepare_run_dir(tmp_path / "old", data)
+        with claim_run_dir(tmp_path / "old", [data]):
+            pass
 
 
 def test_cancel_request_is_a_file_until_cleared(tmp_path):

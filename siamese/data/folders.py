@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from siamese.data.paths import inside
 from siamese.data.thermal_pixels import PixelMapping, PixelMismatch, is_npy, read_npy, stretch
 from siamese.errors import SET, Remedy, SiameseError
-from siamese.limits import MAX_FILE_PIXELS, MAX_FILE_SIDE, check_file_pixels, check_input_shape
+from siamese.limits import DECODE_BATCH, MAX_FILE_PIXELS, MAX_FILE_SIDE, check_file_pixels, check_input_shape
 
 log = logging.getLogger("siamese")
 
@@ -291,7 +292,7 @@ def infer_shape(paths: Sequence[Path], pixels: PixelMapping | None = None) -> Sh
 
 
 def iter_batches(
-    paths: Sequence[Path], input_shape: Shape, batch_size: int = 256, pixels: PixelMapping | None = None
+    paths: Sequence[Path], input_shape: Shape, batch_size: int = DECODE_BATCH, pixels: PixelMapping | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, list[Skipped]]]:
     """Decode images batch by batch so memory stays bounded whatever the dataset size.
 
@@ -375,6 +376,5 @@ def refuse_inside_dataset(folder: str | os.PathLike[str], dataset: str | os.Path
     Raises:
         SiameseError: ``folder`` is ``dataset`` or one of its sub-folders (links resolved).
     """
-    source, target = Path(dataset).resolve(), Path(folder).resolve()
-    if target == source or source in target.parents:
+    if inside(folder, dataset):
         raise SiameseError(f"{what} {folder} lies inside the dataset {dataset}; choose a folder outside it so the dataset is left unchanged")

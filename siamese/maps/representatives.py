@@ -24,14 +24,13 @@ from siamese.runs.layout import (
     now,
 )
 from siamese.runs.locks import one_writer_per_run
+from siamese.runs.schema import METHODS
 from siamese.runs.store import Run
 from siamese.scoring.distances import class_medoids
 from siamese.scoring.metrics import equal_error_threshold, shrunk_class_thresholds, threshold_at_frr
 from siamese.scoring.rules import DEFAULT_K, DEFAULT_RULE, RULES, fit_scorer
 
 log = logging.getLogger("siamese")
-
-METHODS = ("tsne-medoid", "medoid")
 
 
 def suggested_threshold(class_dist: np.ndarray, labels: np.ndarray) -> float:

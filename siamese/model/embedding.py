@@ -17,11 +17,7 @@ import numpy as np
 from siamese.data.folders import Shape, Skipped, iter_batches
 from siamese.data.thermal_pixels import PixelMapping
 from siamese.errors import SiameseError
-from siamese.limits import batch_size_for
-
-# Images per forward pass: throughput on CPU rises up to about 1024 and flattens after
-# (bench/README.md), and a batch of 60x80x3 float32 images is then 59 MB.
-EMBED_BATCH = 1024
+from siamese.limits import EMBED_BATCH, batch_size_for
 
 
 def load_siamese_model(path: Path):

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from siamese.data.folders import Shape, fingerprint, scan_folder
+from siamese.data.folders import Listing, Shape, fingerprint, scan_folder
 from siamese.errors import SiameseError
 from siamese.runs.atomic_files import atomic_write
-from siamese.runs.layout import MODEL_FILE, now, prepare_run_dir
+from siamese.runs.layout import MODEL_FILE, now
+from siamese.runs.locks import claim_run_dir
 from siamese.runs.store import Run, load_run, new_run_info, write_run_info
 from siamese.training.config import TrainConfig
 
@@ -65,14 +66,24 @@ def import_h5(h5_path: str | os.PathLike[str], run_dir: str | os.PathLike[str], 
         input_shape: the original's input shape, (60, 80, 3) unless it was changed.
     """
     # deferred: siamese.model.network imports TensorFlow, which takes seconds to load
-    from siamese.model.network import build_embedding_network, build_siamese, compile_siamese, plan_architecture
+    from siamese.model.network import build_embedding_network
 
     listing = scan_folder(train_dir)
     embedding = build_embedding_network(input_shape)
     weights = match_weights(read_h5_weights(h5_path), [tuple(w.shape) for w in embedding.weights])
     embedding.set_weights(weights)
     run_dir = Path(run_dir)
-    prepare_run_dir(run_dir, listing.root)
+    # Claimed with its lock, as train claims its folder: one writer, never inside the data.
+    with claim_run_dir(run_dir, [listing.root]):
+        _write_run(run_dir, listing, input_shape, h5_path, embedding)
+    return load_run(run_dir)
+
+
+def _write_run(run_dir: Path, listing: Listing, input_shape: Shape, h5_path: str | os.PathLike[str], embedding) -> None:
+    """The claimed ``run_dir`` gets the siamese model around ``embedding`` and its run.json."""
+    # deferred: siamese.model.network imports TensorFlow, which takes seconds to load
+    from siamese.model.network import build_siamese, compile_siamese, plan_architecture
+
     config = TrainConfig(
         train_dir=os.path.relpath(listing.root.resolve(), run_dir.resolve()),
         input_shape=list(input_shape),
@@ -87,4 +98,3 @@ def import_h5(h5_path: str | os.PathLike[str], run_dir: str | os.PathLike[str], 
     atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp), suffix=".keras")
     info.update(status="complete", finished=now(), pid=None, imported_from=str(Path(h5_path).resolve()))
     write_run_info(run_dir, info)
-    return load_run(run_dir)

@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from siamese.data.folders import refuse_inside_dataset
-from siamese.errors import SET, Remedy, SiameseError
+from siamese.errors import Remedy
 from siamese.runs.atomic_files import write_text
 from siamese.runs.schema import read_json_object
 
@@ -40,15 +39,6 @@ def read_json(path: Path, what: str | Remedy) -> dict[str, Any]:
             nested (``siamese.runs.schema.read_json_object``), not JSON, or not an object.
     """
     return read_json_object(path, what)
-
-
-def prepare_run_dir(run_dir: Path, data_root: Path) -> None:
-    """Create a new, empty run folder; refuse one that holds files or lies in the dataset."""
-    refuse_inside_dataset(run_dir, data_root, "run folder")
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise SiameseError(f"run folder {run_dir} already exists and is not empty", Remedy(SET, "out", after=" so no run is overwritten"))
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    run_dir.mkdir(exist_ok=True)
 
 
 def request_cancel(run_dir: str | os.PathLike[str]) -> None:

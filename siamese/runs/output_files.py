@@ -13,6 +13,7 @@ import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from siamese.data.paths import inside
 from siamese.errors import SiameseError
 from siamese.runs.atomic_files import atomic_write
 
@@ -35,8 +36,7 @@ def check_output_file(path: str | os.PathLike[str], datasets: Iterable[str | os.
     for dataset in datasets:
         if dataset is None:
             continue
-        root = Path(dataset).resolve()
-        if target == root or root in target.parents:
+        if inside(target, dataset):
             raise SiameseError(f"{option} {path} lies inside the dataset {dataset}; write it outside every dataset so the data stays unchanged")
     try:
         info = path.lstat()

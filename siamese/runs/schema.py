@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from siamese.data.paths import inside
 from siamese.errors import Remedy, SiameseError, refusal
 from siamese.limits import MAX_ARRAY_FILE_BYTES, MAX_JSON_BYTES, MAX_JSON_DEPTH, check_input_shape
 from siamese.scoring.rules import RULES
@@ -27,7 +28,7 @@ FORMAT_VERSION = 1
 KNOWN_FORMAT_VERSIONS = (1,)
 STATUSES = ("running", "complete", "failed", "cancelled")
 MAX_PID = 2**31 - 1  # a pid_t is a signed 32-bit number
-METHODS = ("tsne-medoid", "medoid")  # siamese.maps.representatives.METHODS (tests/test_hostile_runs.py checks they agree)
+METHODS = ("tsne-medoid", "medoid")  # how representatives are chosen (siamese.maps.representatives uses these)
 RETRAIN = "the run is damaged; train it again"
 RECHOOSE = "choose the representatives again"
 
@@ -270,9 +271,6 @@ def paths_outside(run_dir: Path, train_dir: Path, record: dict[str, Any]) -> lis
     """Sentences for representatives.json paths that lead outside the run: ``data`` and
     ``calibration.data`` outside the run's training folder, copies outside the run folder."""
     run_dir, train_dir = Path(run_dir).resolve(), Path(train_dir).resolve()
-
-    def inside(path: Path, root: Path) -> bool:
-        return path == root or root in path.parents
 
     found = []
     for field, value in (("data", record.get("data")), ("calibration.data", (record.get("calibration") or {}).get("data"))):

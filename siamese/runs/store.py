@@ -20,7 +20,8 @@ import pandas as pd
 from siamese.data.folders import Shape, Skipped
 from siamese.data.thermal_pixels import PixelMapping
 from siamese.errors import TRAIN, Remedy, SiameseError
-from siamese.model.embedding import EMBED_BATCH, Embedding, load_siamese_model
+from siamese.limits import EMBED_BATCH
+from siamese.model.embedding import Embedding, load_siamese_model
 from siamese.runs.atomic_files import write_json
 from siamese.runs.layout import HISTORY_FILE, MODEL_FILE, REPRESENTATIVES_FILE, RUN_FILE, now, read_json
 from siamese.runs.process_alive import pid_alive

@@ -11,6 +11,7 @@ import pandas as pd
 
 from siamese.data.folders import scan_folder
 from siamese.errors import SiameseError
+from siamese.limits import EMBED_BATCH
 from siamese.scoring.metrics import (
     FAR_POINTS,
     UNKNOWN,
@@ -219,7 +220,7 @@ def evaluate(
     test_dir: str | os.PathLike[str] | None,
     unknown_dir: str | os.PathLike[str] | None = None,
     threshold: float | None = None,
-    batch_size: int = 512,
+    batch_size: int = EMBED_BATCH,
     compare_rules: bool = False,
 ) -> Evaluation:
     """Embed test (and unknown) images once, in batches, and score them against the run's classes.
