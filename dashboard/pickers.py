@@ -154,7 +154,7 @@ def dataset_select(label: str, key: str, default: Path | None, allow_none: bool 
     return Path(choice) if choice else None
 
 
-def foreign_classes(folder_classes: list[str], run_classes: list[str]) -> list[str]:
+def unknown_classes(folder_classes: list[str], run_classes: list[str]) -> list[str]:
     """The classes of a folder that the run was not trained on (such a folder is no test set)."""
     known = set(run_classes)
     return [c for c in folder_classes if c not in known]

@@ -296,9 +296,9 @@ def cmd_probe(args) -> None:
         _print_json(result.to_json() | ({"neighbours": [n.to_json() for n in near]} if near is not None else {}))
         return
     if result.accepted:
-        print(f"{args.image}: identified as {result.predicted_class} (distance {result.distance:.4f} < threshold {result.threshold:.4f})")
+        print(f"{args.image}: identified as {result.nearest_class} (distance {result.distance:.4f} < threshold {result.threshold:.4f})")
     else:
-        print(f"{args.image}: unknown person (nearest {result.predicted_class} at {result.distance:.4f} >= threshold {result.threshold:.4f})")
+        print(f"{args.image}: unknown person (nearest {result.nearest_class} at {result.distance:.4f} >= threshold {result.threshold:.4f})")
     for rank, n in enumerate(near or [], start=1):
         print(f"  neighbour {rank}: {n.class_name} {n.file} at {n.distance:.4f}")
 

@@ -50,13 +50,14 @@ def test_a_near_image_is_identified_at_the_run_threshold(image):
     assert result.accepted and result.threshold == 1.5 and result.margin == pytest.approx(0.5)
     assert result.threshold_source == "calibration" and result.calibration_frr == 0.05
     assert result.distances == pytest.approx({"alice": 1.0, "bob": np.sqrt(18.0)})
-    assert result.to_json()["predicted_class"] == "alice"
+    assert result.to_json()["predicted_class"] == "alice" and result.to_json()["verdict"] == "identified" == result.verdict
 
 
 def test_a_far_image_is_unknown_and_a_given_threshold_is_named(image):
     result = probe(FakeRun([0.0, 1.0]), image, threshold=0.5)
     assert not result.accepted and result.threshold_source == "given" and result.calibration_frr is None
     assert result.to_json()["predicted_class"] == "unknown" and result.to_json()["nearest_class"] == "alice"
+    assert result.to_json()["verdict"] == "unknown" == result.verdict and result.nearest_class == result.predicted_class == "alice"
 
 
 def test_per_class_thresholds_apply_to_the_nearest_class(image):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from siamese.errors import SiameseError
-from siamese.maps.representatives import METHODS, calibrate, map_table, represent, suggested_threshold
+from siamese.maps.representatives import METHODS, calibrate, map_table, represent, training_threshold
 from siamese.maps.training_maps import MAP_COLUMNS
 from siamese.scoring.metrics import equal_error_threshold
 from siamese.scoring.rules import RULES, Scorer
@@ -18,7 +18,7 @@ def test_training_threshold_is_the_equal_error_point_of_own_against_nearest_othe
     labels = np.array([0, 1, 2])
     # own class: 0.1, 0.2, 0.3; nearest other class: 0.6, 0.7, 0.65
     expected = equal_error_threshold(np.array([0.1, 0.2, 0.3]), np.array([0.6, 0.7, 0.65]))
-    assert suggested_threshold(class_dist, labels) == expected
+    assert training_threshold(class_dist, labels) == expected
     assert 0.3 < expected <= 0.6  # the two groups do not overlap: it separates them
 
 

@@ -52,7 +52,7 @@ if test_dir is None:
     st.stop()
 
 try:
-    foreign = pickers.foreign_classes(loaders.scan(str(test_dir)).class_names, run.class_names)
+    foreign = pickers.unknown_classes(loaders.scan(str(test_dir)).class_names, run.class_names)
 except siamese.SiameseError as exc:
     st.error(messages.user_message(exc))
     st.stop()

@@ -33,7 +33,7 @@ from siamese.scoring.rules import DEFAULT_K, DEFAULT_RULE, RULES, fit_scorer
 log = logging.getLogger("siamese")
 
 
-def suggested_threshold(class_dist: np.ndarray, labels: np.ndarray) -> float:
+def training_threshold(class_dist: np.ndarray, labels: np.ndarray) -> float:
     """The equal-error point between own-class and nearest-other-class distances of the
     training images (the first version's threshold, kept as a named alternative).
 
@@ -49,8 +49,8 @@ def suggested_threshold(class_dist: np.ndarray, labels: np.ndarray) -> float:
     genuine = class_dist[rows, labels]
     other = class_dist.copy()
     other[rows, labels] = np.inf
-    impostor = other.min(axis=1)
-    return equal_error_threshold(genuine[np.isfinite(genuine)], impostor[np.isfinite(impostor)])
+    nearest_other = other.min(axis=1)  # as if each image were unknown to its own class
+    return equal_error_threshold(genuine[np.isfinite(genuine)], nearest_other[np.isfinite(nearest_other)])
 
 
 TRAINING_CRITERION = "equal error rate between each training image's distance to its own class and to the nearest other class"
@@ -167,7 +167,7 @@ def represent(
     names = run.class_names
     scorers = {name: fit_scorer(name, embeddings, labels, len(names), chosen, k) for name in RULES}
     scorer = scorers[rule]
-    training_threshold = suggested_threshold(scorer.training_distances(embeddings), labels)
+    equal_error = training_threshold(scorer.training_distances(embeddings), labels)
     distance_to_rep = fit_scorer("medoid", embeddings, labels, len(names), chosen).class_distances(embeddings)[np.arange(len(labels)), labels]
     files = [str(p.relative_to(listing.root)) for p in paths]
 
@@ -200,7 +200,7 @@ def represent(
         threshold_source = "calibration"
     else:
         log.warning("%s", WEAK_THRESHOLD_WARNING)
-        threshold, criterion, threshold_source = training_threshold, TRAINING_CRITERION, "training"
+        threshold, criterion, threshold_source = equal_error, TRAINING_CRITERION, "training"
 
     copies = run.path / REPRESENTATIVE_COPIES
     if copies.exists():
@@ -232,7 +232,7 @@ def represent(
         "threshold_criterion": criterion,
         "target_frr": target_frr if calibration else None,
         "per_class_threshold": bool(per_class_threshold and calibration),
-        "training_threshold": training_threshold,
+        "training_threshold": equal_error,
         "training_threshold_criterion": TRAINING_CRITERION,
         "calibration": calibration,
         "items": items,

@@ -24,7 +24,7 @@ from siamese.scoring.metrics import (
     threshold_sweep,
     unknown_roc,
 )
-from siamese.scoring.rules import RULES
+from siamese.scoring.rules import DEFAULT_RULE, RULES
 
 THRESHOLD_SOURCES = {
     "calibration": "calibrated on known images the network never trained on",
@@ -58,7 +58,7 @@ class Evaluation:
     unknown_groups: list[str]
     unknown_class_dist: np.ndarray
     skipped: list[dict[str, str]]
-    rule: str = "medoid"
+    rule: str = DEFAULT_RULE
     threshold_source: str = "given"
     calibration_frr: float | None = None
     class_thresholds: np.ndarray | None = None

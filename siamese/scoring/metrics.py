@@ -53,9 +53,9 @@ def unknown_roc(known_distance: np.ndarray, unknown_distance: np.ndarray) -> Roc
     return Roc(fpr, tpr, finite, float(roc_auc_score(y, score)), float((fpr[i] + fnr[i]) / 2.0), float(eer_threshold))
 
 
-def equal_error_threshold(genuine: np.ndarray, impostor: np.ndarray) -> float:
-    """Threshold where genuine distances at or above it and impostor distances below it are equally rare."""
-    return unknown_roc(genuine, impostor).eer_threshold
+def equal_error_threshold(genuine: np.ndarray, unknown: np.ndarray) -> float:
+    """Threshold where genuine distances at or above it and unknown distances below it are equally rare."""
+    return unknown_roc(genuine, unknown).eer_threshold
 
 
 def threshold_at_frr(distances: np.ndarray, target_frr: float) -> float:

@@ -16,6 +16,7 @@ from siamese.scoring.metrics import UNKNOWN, decide
 # An accepted probe whose distance lies within this share of the threshold below it is a
 # narrow acceptance: a slightly stricter threshold would turn it away.
 NARROW_MARGIN = 0.10
+IDENTIFIED = "identified"  # a probe's verdict when the threshold accepts it; UNKNOWN otherwise
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class ProbeResult:
     ``siamese.scoring.evaluation.THRESHOLD_SOURCES``).
     """
 
-    predicted_class: str
+    nearest_class: str  # by the run's rule, whether or not the threshold accepts it
     distance: float
     accepted: bool
     threshold: float
@@ -35,6 +36,16 @@ class ProbeResult:
     embedding: np.ndarray
     threshold_source: str = "given"
     calibration_frr: float | None = None
+
+    @property
+    def verdict(self) -> str:
+        """``identified`` (the distance is below the threshold) or ``unknown``."""
+        return IDENTIFIED if self.accepted else UNKNOWN
+
+    @property
+    def predicted_class(self) -> str:
+        """The nearest class (the name the first versions gave ``nearest_class``; kept for callers)."""
+        return self.nearest_class
 
     @property
     def margin(self) -> float:
@@ -53,8 +64,9 @@ class ProbeResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "predicted_class": self.predicted_class if self.accepted else UNKNOWN,
-            "nearest_class": self.predicted_class,
+            "predicted_class": self.nearest_class if self.accepted else UNKNOWN,  # the verdict's class (DESIGN.md)
+            "nearest_class": self.nearest_class,
+            "verdict": self.verdict,
             "distance": self.distance,
             "accepted": self.accepted,
             "threshold": self.threshold,
@@ -75,7 +87,7 @@ def probe(run, image: str | os.PathLike[str] | bytes, threshold: float | None = 
     predicted, distance, accepted = decide(dist, threshold, class_thresholds)
     applied = float(class_thresholds[predicted[0]]) if class_thresholds is not None else float(threshold)
     return ProbeResult(
-        predicted_class=run.class_names[int(predicted[0])],
+        nearest_class=run.class_names[int(predicted[0])],
         distance=float(distance[0]),
         accepted=bool(accepted[0]),
         threshold=applied,
