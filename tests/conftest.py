@@ -8,6 +8,9 @@ import pytest
 
 from helpers import rule_variant, run_cli
 
+# The dashboard's and the thermal data's fixtures, shared with every test module from here.
+pytest_plugins = ["dashboard_fixtures", "thermal_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:

@@ -8,7 +8,6 @@ tests when Chromium or Playwright is missing, except in CI.
 from __future__ import annotations
 
 import charts
-import dashboard_fixtures
 import numpy as np
 import pytest
 from dashboard_fixtures import DashboardData, assert_no_exception, wait_idle
@@ -18,9 +17,6 @@ from helpers import run_cli
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # trains a run of 1,100 images: minutes on a busy machine
 
-server = dashboard_fixtures.server
-browser = dashboard_fixtures.browser
-page = dashboard_fixtures.page
 CHOSEN = "person_07"
 
 

@@ -16,9 +16,8 @@ from map_selection import MapSelection
 from streamlit.testing.v1 import AppTest
 
 import siamese
-from helpers import ROOT
+from helpers import DEMO_RUN
 
-DEMO_RUN = ROOT / "sample_data" / "demo_run"
 MAP = ("run-a", "tsne-medoid", 30.0, 0, "None")
 
 

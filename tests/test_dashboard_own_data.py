@@ -9,19 +9,16 @@ import shutil
 import sys
 from pathlib import Path
 
-import dashboard_fixtures
 import numpy as np
 import pandas as pd
 import pytest
 from dashboard_fixtures import DASHBOARD, DashboardData, open_page, texts
 
 import siamese
+from helpers import DEMO_RUN
 from siamese.errors import CLI_WORDS, REPRESENT, SET, Remedy
 from siamese.limits import check_input_shape
 from siamese.maps.tsne import project_tsne
-
-dashboard_data = dashboard_fixtures.dashboard_data
-dashboard_env = dashboard_fixtures.dashboard_env
 
 # A command-line option in a message (--unknown, --out ...), and a server path shown as it is.
 CLI_FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
@@ -165,7 +162,7 @@ def test_paths_are_shown_relative_to_their_root_in_pages_and_csv(dashboard_env: 
     roots, _ = dashboard_modules
     data = dashboard_env.data.resolve()
     assert roots.display_path(data / "train") == f"{data.name}/train"
-    assert roots.display_path(roots.REPO_ROOT / "sample_data" / "demo_run") == "sample_data/demo_run"
+    assert roots.display_path(DEMO_RUN) == "sample_data/demo_run"
     assert not roots.display_path("/somewhere/else/entirely/train").startswith("/")  # outside every root: no server path
     table = pd.DataFrame({"file": [str(data / "test" / "a" / "1.png")], "distance": [0.1]})
     assert roots.relative_files(table)["file"].tolist() == [f"{data.name}/test/a/1.png"]

@@ -10,16 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dashboard_fixtures
 import pytest
 from dashboard_fixtures import DashboardData, open_page, texts
 
 from helpers import copy_run
 from siamese.runs.jobs import JOB_SUFFIX, list_jobs
 
-# The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
-dashboard_data = dashboard_fixtures.dashboard_data
-dashboard_env = dashboard_fixtures.dashboard_env
 BOX = "Choose representatives when training ends"
 
 

@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from helpers import DEMO_RUN
 from siamese.errors import SiameseError
 from siamese.runs.recorded_scoring import Recorded
 from siamese.runs.schema import load_representative_arrays, read_json_object
 from siamese.runs.store import Run, load_run
 
-DEMO = Path(__file__).resolve().parent.parent / "sample_data" / "demo_run"
-RUN_INFO = json.loads((DEMO / "run.json").read_text())
-RECORD = json.loads((DEMO / "representatives.json").read_text())
+RUN_INFO = json.loads((DEMO_RUN / "run.json").read_text())
+RECORD = json.loads((DEMO_RUN / "representatives.json").read_text())
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
@@ -79,7 +79,7 @@ def test_any_value_in_any_representatives_field_reads_or_is_refused(field, value
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp)
         (run_dir / "representatives.json").write_text(_dump(_replace(RECORD, field, value)))
-        (run_dir / "representatives.npz").write_bytes((DEMO / "representatives.npz").read_bytes())
+        (run_dir / "representatives.npz").write_bytes((DEMO_RUN / "representatives.npz").read_bytes())
         recorded = Recorded(run_dir, RUN_INFO["config"]["class_names"], 512)
         try:
             record = recorded.threshold_record()
@@ -122,5 +122,5 @@ def test_any_bytes_as_a_json_file_read_or_are_refused(data):
 
 
 def test_the_demo_run_passes_the_schema():
-    run = Run(DEMO, RUN_INFO)
+    run = Run(DEMO_RUN, RUN_INFO)
     assert run.representatives()["items"] and run.representative_embeddings()[0].shape == (16, 512)

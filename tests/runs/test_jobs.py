@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
+from helpers import wait_until
 from siamese import SiameseError, TrainConfig
 from siamese.cli import build_parser
 from siamese.runs.jobs import cancel_training, list_jobs, start_training, train_command, unique_run_name
@@ -15,13 +15,11 @@ from siamese.training.config import USER_SETTINGS
 
 def wait_for(root: Path, done, timeout: float = 600.0) -> list:
     """Poll the jobs on disk until ``done(jobs)``; the deadline allows for a machine busy with other work."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def finished() -> tuple[list] | None:
         jobs = list_jobs(root)
-        if done(jobs):
-            return jobs
-        assert time.monotonic() < deadline, "\n\n".join(j.log_tail() for j in jobs)
-        time.sleep(0.5)
+        return (jobs,) if done(jobs) else None  # a tuple: an empty list of jobs may be what is awaited
+
+    return wait_until(finished, timeout, lambda: "\n\n".join(j.log_tail() for j in list_jobs(root)))[0]
 
 
 def test_unique_names_and_no_overwrite(tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,3 +89,15 @@ def test_concurrent_embed_calls_on_one_run_match_sequential(tiny_run):
     for got, want in zip(results, expected):
         np.testing.assert_allclose(got, want, atol=1e-6)
     assert fresh.embedding_network() is fresh.embedding_network()
+
+
+def test_embed_files_and_embed_match_the_keras_model(tiny_run: Path, tiny_data: Path):
+    run = load_run(tiny_run)
+    test = load_folder(tiny_data / "test", run.input_shape, run.class_names)
+    expected = run.embedding_network().predict(test.images, verbose=0)
+    np.testing.assert_allclose(run.embed(test.images, batch_size=3), expected, atol=1e-6)
+    embeddings, kept, skipped = run.embed_files(test.paths, batch_size=3)  # several decode batches in flight
+    np.testing.assert_allclose(embeddings, expected, atol=1e-6)
+    assert kept.tolist() == list(range(len(test.paths))) and skipped == []
+    reduced, _, _ = run.embed_files(test.paths, batch_size=3, reduce=lambda e: e[:, :2] * 2)
+    np.testing.assert_allclose(reduced, expected[:, :2] * 2, atol=1e-6)

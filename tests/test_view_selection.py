@@ -10,10 +10,8 @@ import pytest
 import view_selection as selection
 
 import siamese
-from helpers import ROOT
+from helpers import DEMO_RUN
 from siamese.maps.training_maps import image_path
-
-DEMO_RUN = ROOT / "sample_data" / "demo_run"
 
 
 @pytest.fixture(scope="module")

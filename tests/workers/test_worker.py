@@ -21,11 +21,7 @@ import numpy as np
 import pytest
 
 import siamese
-from helpers import ROOT, run_cli
-from siamese.errors import SiameseError
-from siamese.workers.cluster import parse_workers, read_cluster, tf_config
-from siamese.workers.pair_shares import epoch_pairs, pairs_per_epoch, steps_per_epoch, worker_slices
-from siamese.workers.settings import SHARED_SETTINGS, differing_settings, setting_hashes
+from helpers import ROOT, run_cli, wait_until
 
 DEADLINE = 600.0  # seconds for a whole training; TensorFlow's import and tiny epochs take far less, even under load
 
@@ -79,43 +75,6 @@ def _pair_auroc(run_dir: Path, folder: Path) -> float:
 
 
 # Quick: the pieces without TensorFlow --------------------------------------------------
-def test_worker_shares_cover_every_pair_once_with_equal_step_counts():
-    for n_pairs, batch, workers in [(32, 8, 2), (30, 8, 2), (17, 6, 3), (9, 8, 2), (1, 4, 2)]:
-        shares = [worker_slices(n_pairs, batch, workers, w) for w in range(workers)]
-        assert len({len(s) for s in shares}) == 1 == len({-(-n_pairs // batch)})  # the same number of steps, ceil(n / batch)
-        covered = sorted(i for share in shares for part in share for i in range(n_pairs)[part])
-        assert covered == list(range(n_pairs))
-    labels = np.repeat(np.arange(4), 5)
-    assert pairs_per_epoch(labels) == 32 and steps_per_epoch(labels, 8) == 4
-    a, b = epoch_pairs(labels, 0, 3, shuffle=True), epoch_pairs(labels, 0, 3, shuffle=True)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))  # every worker (and a restart) draws the same epoch
-    assert not np.array_equal(a[0], epoch_pairs(labels, 0, 4, shuffle=True)[0])  # the next epoch differs
-
-
-def test_workers_option_builds_tf_config():
-    workers = parse_workers("10.0.0.1:2222, 10.0.0.2:2222")
-    cluster = read_cluster({"TF_CONFIG": tf_config(workers, 1)})
-    assert cluster.addresses == ("10.0.0.1:2222", "10.0.0.2:2222") and cluster.index == 1 and not cluster.is_chief
-    chief = read_cluster({"TF_CONFIG": json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:1"]}, "task": {"type": "chief", "index": 0}})})
-    assert chief.is_chief and chief.peers == ["b:1"]
-    for bad in ["a:1", "a,b:1", "a:1,a:1", "a:99999,b:1"]:
-        with pytest.raises(SiameseError, match="--workers"):
-            parse_workers(bad)
-    with pytest.raises(SiameseError, match="--worker-index 2"):
-        tf_config(workers, 2)
-    with pytest.raises(SiameseError, match="TF_CONFIG"):
-        read_cluster({"TF_CONFIG": "{}"})
-
-
-def test_differing_settings_are_named():
-    config = siamese.TrainConfig(train_dir="x", data_fingerprint="abc", class_names=["a", "b"])
-    other = siamese.TrainConfig(train_dir="elsewhere", data_fingerprint="abd", class_names=["a", "b"], epochs=3)
-    rows = np.stack([setting_hashes(config), setting_hashes(config), setting_hashes(other)])
-    assert differing_settings(rows) == (2, ["data fingerprint", "epochs"])
-    assert differing_settings(rows[:2]) is None  # paths may differ between hosts; settings may not
-    assert len(SHARED_SETTINGS) == setting_hashes(config).size
-
-
 def test_cli_refuses_inconsistent_worker_options(tiny_data, tmp_path):
     for extra, words in [(["--workers", "127.0.0.1:1,127.0.0.1:2"], "needs --worker-index"), (["--worker-index", "0"], "needs --workers"),
                          (["--workers", "127.0.0.1:1,127.0.0.1:2", "--worker-index", "0", "--strategy", "mirrored"], "leave out --strategy mirrored")]:
@@ -162,11 +121,11 @@ def test_killed_worker_and_restart_resume_from_the_last_finished_epoch(tiny_data
     outs = [chief_out, tmp_path / "other" / "run"]
     extra = ("--epochs", "4", "--worker-timeout", "60")
     procs = [_start(tiny_data, out, workers, i, tmp_path / f"tmp{i}", *extra) for i, out in enumerate(outs)]
-    deadline = time.monotonic() + DEADLINE
-    while _info(chief_out).get("epochs_done", 0) < 1:
+    def epoch_1() -> bool:
         assert procs[0].poll() is None and procs[1].poll() is None, [p.communicate() for p in procs]
-        assert time.monotonic() < deadline, "no epoch 1"
-        time.sleep(0.05)
+        return _info(chief_out).get("epochs_done", 0) >= 1
+
+    wait_until(epoch_1, DEADLINE, "no epoch 1", every=0.05)
     procs[1].kill()  # worker 1 dies (SIGKILL: no chance to clean up)
     procs[1].wait(timeout=60)
     code, _, err = _finish(procs[0], 300)
@@ -208,12 +167,11 @@ def test_a_worker_whose_peer_never_comes_gives_up_with_one_line(tiny_data, tmp_p
 def test_a_waiting_worker_answers_sigterm_and_ctrl_c(tiny_data, tmp_path, signum, name):
     workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
     proc = _start(tiny_data, tmp_path / "run", workers, 1, tmp_path / "tmp")
-    deadline = time.monotonic() + 300
-    # the worker's heartbeat says it waits for its peer (inside TensorFlow's C++ start-up)
-    while not any(p.read_text() == "joining" for p in (tmp_path / "tmp").glob("siamese-supervisor-*/heartbeat")):
+    def joining() -> bool:  # the worker's heartbeat says it waits for its peer (inside TensorFlow's C++ start-up)
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the worker never started waiting"
-        time.sleep(0.05)
+        return any(p.read_text() == "joining" for p in (tmp_path / "tmp").glob("siamese-supervisor-*/heartbeat"))
+
+    wait_until(joining, 300, "the worker never started waiting", every=0.05)
     proc.send_signal(signum)
     code, _, err = _finish(proc, 60)
     assert code == 2 and len(err.strip().splitlines()) == 1 and f"stopped by {name}" in err, err
@@ -237,35 +195,3 @@ def test_represent_on_a_run_that_failed_before_its_first_epoch_says_so(tmp_path,
     (run_dir / "run.json").write_text(json.dumps(info))
     result = run_cli("represent", str(run_dir), check=False)
     assert result.returncode == 2 and "failed before its first epoch ended" in result.stderr and "wait" not in result.stderr
-
-
-def test_only_a_failed_multiworker_run_of_the_same_settings_is_resumed(tmp_path):
-    from siamese.workers.settings import resumes
-
-    config = siamese.TrainConfig(train_dir="x", data_fingerprint="abc", class_names=["a", "b"], input_shape=[60, 80, 3])
-    run_dir = tmp_path / "run"
-    assert resumes(run_dir, config) is False  # a new folder
-    run_dir.mkdir()
-    assert resumes(run_dir, config) is False  # an empty one
-
-    def write(status: str, strategy: str = "MultiWorkerMirroredStrategy", **changes) -> None:
-        stored = {**config.__dict__, **changes}
-        info = {"format_version": 1, "status": status, "pid": None, "config": stored, "distribution": {"strategy": strategy}}
-        (run_dir / "run.json").write_text(json.dumps(info))
-
-    write("failed")
-    assert resumes(run_dir, config) is True
-    write("running")  # its process (pid None) is gone: it reads failed
-    assert resumes(run_dir, config) is True
-    for status, strategy, words in [("complete", "MultiWorkerMirroredStrategy", "holds a complete run"),
-                                    ("failed", "MirroredStrategy", "holds a failed run")]:
-        write(status, strategy)
-        with pytest.raises(SiameseError, match=words):
-            resumes(run_dir, config)
-    write("failed", epochs=3)
-    with pytest.raises(SiameseError, match="another epochs"):
-        resumes(run_dir, config)
-    (run_dir / "run.json").unlink()
-    (run_dir / "notes.txt").write_text("mine")
-    with pytest.raises(SiameseError, match="holds files"):
-        resumes(run_dir, config)

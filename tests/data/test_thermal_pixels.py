@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import DEMO_RUN
 from siamese.data.folders import decode_image, infer_shape, load_folder
 from siamese.data.palettes import palette_table
 from siamese.data.thermal_pixels import (
@@ -26,7 +27,6 @@ from siamese.errors import SiameseError
 from siamese.runs.store import load_run
 from siamese.training.config import TrainConfig
 
-ROOT = Path(__file__).resolve().parents[1]
 FACES = PixelMapping("centikelvin", (28.0, 38.0))
 
 
@@ -175,7 +175,7 @@ def test_settings_that_cannot_be_combined(settings, message):
 def test_the_mapping_is_read_from_a_config_and_old_runs_read_counts():
     assert PixelMapping.from_config({"unit": "kelvin", "window": [28, 38], "palette": None}) == PixelMapping("kelvin", (28.0, 38.0))
     assert PixelMapping.from_config(TrainConfig(train_dir="x", palette="inferno")) == PixelMapping(palette="inferno")
-    demo = load_run(ROOT / "sample_data" / "demo_run")
+    demo = load_run(DEMO_RUN)
     assert "unit" not in json.loads((demo.path / "run.json").read_text())["config"]  # made before these settings existed
     assert demo.pixels == PixelMapping() and demo.pixels.is_default
     assert demo.config.unit == "counts" and demo.config.window is None

@@ -8,17 +8,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
+from helpers import DEMO_RUN, ROOT, wait_until
 from siamese.cli import main
 from siamese.errors import SiameseError
 from siamese.runs.locks import REPRESENT_LOCK, TRAIN_LOCK, claim_run_dir, exclusive
-
-DEMO = ROOT / "sample_data" / "demo_run"
 
 
 def _dead_pid() -> int:
@@ -74,7 +71,7 @@ def test_a_run_folder_inside_the_dataset_is_refused_before_it_is_made(tmp_path: 
 @pytest.fixture()
 def demo_copy(tmp_path: Path) -> Path:
     run = tmp_path / "demo_run"
-    shutil.copytree(DEMO, run)
+    shutil.copytree(DEMO_RUN, run)
     return run
 
 
@@ -117,11 +114,11 @@ def _train(data: Path, out: Path, *extra: str) -> subprocess.Popen:
 
 
 def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
+    def appeared() -> bool:
         assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, f"{path} did not appear"
-        time.sleep(0.05)
+        return path.exists()
+
+    wait_until(appeared, seconds, f"{path} did not appear", every=0.05)
 
 
 @pytest.mark.slow

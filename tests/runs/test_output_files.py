@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, tree_digest
+from helpers import DEMO_RUN, ROOT, tree_digest
 from siamese.cli import main
 from siamese.errors import SiameseError
 from siamese.runs.atomic_files import write_text
@@ -20,7 +20,7 @@ DATA = ROOT / "sample_data" / "thermal_faces"
 @pytest.fixture()
 def workspace(tmp_path: Path) -> Path:
     """A copy of the demo run beside a small copy of the test set (so a refusal can be shown to leave it unchanged)."""
-    shutil.copytree(ROOT / "sample_data" / "demo_run", tmp_path / "runs" / "demo_run")
+    shutil.copytree(DEMO_RUN, tmp_path / "runs" / "demo_run")
     for name in ("person_01", "person_02"):
         shutil.copytree(DATA / "test" / name, tmp_path / "test" / name)
     return tmp_path

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
+from helpers import DEMO_RUN, ROOT
 from siamese.data.folders import NOT_REGULAR, decode_image, scan_folder
 from siamese.errors import SiameseError
 
@@ -58,12 +58,12 @@ def test_a_fifo_given_as_an_image_is_refused_without_opening_it(tmp_path: Path):
 
 def test_probe_of_a_fifo_exits_2_without_hanging(tmp_path: Path):
     os.mkfifo(tmp_path / "probe.png")
-    done = _siamese("probe", str(ROOT / "sample_data" / "demo_run"), str(tmp_path / "probe.png"))
+    done = _siamese("probe", str(DEMO_RUN), str(tmp_path / "probe.png"))
     assert done.returncode == 2 and "is not a regular file" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_evaluate_and_baseline_skip_a_fifo_in_the_dataset(dataset_with_specials: Path):
-    done = _siamese("evaluate", str(ROOT / "sample_data" / "demo_run"), str(dataset_with_specials), "--json")
+    done = _siamese("evaluate", str(DEMO_RUN), str(dataset_with_specials), "--json")
     assert done.returncode == 0, done.stderr
     assert "pipe.png: not a regular file" in done.stderr
     done = _siamese("baseline", str(dataset_with_specials), str(dataset_with_specials))

@@ -12,12 +12,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, wait_until
 from siamese.runs.layout import request_cancel
 from siamese.runs.store import load_run
 
@@ -48,14 +47,16 @@ def _epochs(run_dir) -> int:
 
 def _wait_for_epochs(proc: subprocess.Popen, run_dir, epochs: int) -> None:
     """Wait until run.json exists and records ``epochs`` finished epochs."""
-    deadline = time.monotonic() + DEADLINE
-    while not ((run_dir / "run.json").exists() and _epochs(run_dir) >= epochs):
+    def done() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"training ended (exit {proc.returncode}) before epoch {epochs}:\n{proc.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"no epoch {epochs} after {DEADLINE:.0f} s (at {_epochs(run_dir)})")
-        time.sleep(0.05)
+        return (run_dir / "run.json").exists() and _epochs(run_dir) >= epochs
+
+    try:
+        wait_until(done, DEADLINE, lambda: f"no epoch {epochs} after {DEADLINE:.0f} s (at {_epochs(run_dir)})", every=0.05)
+    except AssertionError:
+        proc.kill()
+        raise
 
 
 @pytest.mark.parametrize(
