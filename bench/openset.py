@@ -7,7 +7,7 @@ scikit-learn's handwritten digits with 3 of 10 digits held out as unknown), each
 configuration and each seed: train with the default calibration share, represent (1 and 3
 representatives per class), and score the test and unknown images with every rule at its
 own threshold calibrated for 5% false rejects. Prints one table and writes
-``DIR/openset.json``; the README's open-set section quotes it.
+``DIR/openset.json``; docs/open-set.md quotes it.
 """
 
 from __future__ import annotations

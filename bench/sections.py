@@ -62,7 +62,7 @@ def embedding(run_dir: Path, n_images: int, limit_size: int, levers: bool) -> di
     """``run.embed`` throughput at large N as a share of the FP32 limit measured just before and after.
 
     With ``levers``, also the throughput of each step from the plain Keras call to ours
-    (siamese/inference.py), of XLA compilation, and of other batch sizes. ``limit_size`` is the side of the
+    (siamese/model/fast_inference.py), of XLA compilation, and of other batch sizes. ``limit_size`` is the side of the
     square matrices of the limit's matmul (4096 reaches the BLAS peak; tiny runs use less).
     """
     from siamese.model.network import count_macs  # deferred: siamese.model.network imports TensorFlow, which takes seconds to load

@@ -10,8 +10,8 @@ images (training images are the same, without cups). Five ways of reading them a
 trained with the default settings (seed = the dataset's seed) and scored on the clean and
 on the hot test and unknown sets, at the run's calibrated threshold: accuracy (nearest
 class right), identified rate, strangers rejected, AUROC known vs unknown. Prints one
-table and writes ``DIR/thermal_formats.json``; the README's "Thermal images as
-temperatures" section quotes it. Results already in the JSON are not measured again.
+table and writes ``DIR/thermal_formats.json``; docs/thermal.md
+quotes it. Results already in the JSON are not measured again.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ SCENE_CELSIUS = (-30.0, 60.0)
 # The warmest fifth of a face frame is mostly skin. The suggested window spans the scene,
 # from the room (the 5th percentile of all pixels) to the skin's 95th percentile, a degree
 # to spare each side: on the synthetic faces a scene-wide window (15:40) kept more of who
-# a person is (hair, outline) than a face-only one (28:38); README "Thermal images as temperatures".
+# a person is (hair, outline) than a face-only one (28:38); docs/thermal.md.
 SKIN_QUANTILE = 0.8
 ROOM_PERCENTILE = 5.0
 SKIN_PERCENTILES = (5.0, 95.0)

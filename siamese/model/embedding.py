@@ -66,7 +66,7 @@ class Embedding:
                     raise SiameseError(f"{self.model_path.parent / 'run.json'} field config.input_shape is {list(self.input_shape)}, but "
                                        f"{self.model_path.name} takes {list(takes)}; the run is damaged, train it again")
                 # Not XLA: its CPU code for the 16x16 depthwise layer runs 5-10x slower
-                # than TensorFlow's oneDNN kernels; see siamese/inference.py and bench/README.md.
+                # than TensorFlow's oneDNN kernels; see siamese/model/fast_inference.py and bench/README.md.
                 self._embed = Embedder(network)
                 self._network = network
             return self._network

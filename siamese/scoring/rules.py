@@ -24,7 +24,7 @@ import numpy as np
 from siamese.scoring.distances import class_distances, pairwise_distances, per_class
 
 RULES = ("medoid", "centroid", "knn", "mahalanobis")
-DEFAULT_RULE = "knn"  # better than the nearest medoid on every dataset measured (README, open set)
+DEFAULT_RULE = "knn"  # better than the nearest medoid on every dataset measured (docs/open-set.md)
 DEFAULT_K = 5
 TRAINING_BLOCK = 1024  # rows of training distances computed at once (knn)
 RULE_LABELS = {

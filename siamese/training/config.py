@@ -41,7 +41,7 @@ class TrainConfig:
     val_dir: str | None = None
     precision: str = "auto"
     calibration_split: float = 0.15
-    augment: bool = True  # shift, gain, ambient offset, noise: measured in README "Turning strangers away"
+    augment: bool = True  # shift, gain, ambient offset, noise: measured in docs/open-set.md
     # How pixels become input (siamese.data.thermal_pixels.PixelMapping): the values' temperature unit,
     # a fixed window in degrees Celsius, palette read-back. Old runs lack them: the defaults.
     unit: str = "counts"
