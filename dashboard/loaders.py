@@ -161,11 +161,11 @@ def probe(run: siamese.Run, data: bytes, threshold: float | None = None) -> siam
 
 # Neighbours -------------------------------------------------------------------------------
 @st.cache_resource(max_entries=8, show_spinner="Reading the training images' embeddings...")
-def _training_set(run_path: str, stamp: Stamp) -> neighbours.TrainingSet:
+def _training_set(run_path: str, stamp: Stamp) -> neighbours.TrainingEmbeddings:
     return neighbours.training_set(load_run(run_path))
 
 
-def training_set(run: siamese.Run) -> neighbours.TrainingSet:
+def training_set(run: siamese.Run) -> neighbours.TrainingEmbeddings:
     """The run's training images as embeddings, to find a probe's nearest ones (``siamese.scoring.neighbours.training_set``)."""
     return _training_set(*cache_key(run))
 

@@ -38,7 +38,7 @@ class Neighbour:
 
 
 @dataclass(frozen=True)
-class TrainingSet:
+class TrainingEmbeddings:
     """A run's training images as embeddings: (N, D) with each row's file (relative to ``root``) and class."""
 
     embeddings: np.ndarray
@@ -68,26 +68,26 @@ def nearest_rows(embedding: np.ndarray, embeddings: np.ndarray, k: int, exclude:
     return order, dist[order]
 
 
-def training_set(run) -> TrainingSet:
+def training_set(run) -> TrainingEmbeddings:
     """The run's training images as embeddings: the ones ``represent`` stored when the run
     has them (no forward pass), else the training folder embedded now (its held-out
     calibration images left out, as represent does)."""
     if run.has_representatives:
         table = run.training_map()
         root = (run.path / run.representatives()["data"]).resolve()  # the map's files are relative to it
-        return TrainingSet(run.training_embeddings(), [str(f) for f in table["file"]], [str(c) for c in table["class"]], root)
+        return TrainingEmbeddings(run.training_embeddings(), [str(f) for f in table["file"]], [str(c) for c in table["class"]], root)
     listing = scan_folder(run.train_dir, run.class_names)
     held_out = set(run.calibration_files)
     keep = [i for i, p in enumerate(listing.paths) if str(p.relative_to(listing.root)) not in held_out]
     embeddings, kept, _ = run.embed_files([listing.paths[i] for i in keep])
     rows = [keep[i] for i in kept]
-    return TrainingSet(
+    return TrainingEmbeddings(
         embeddings, [str(listing.paths[i].relative_to(listing.root)) for i in rows],
         [listing.class_names[listing.labels[i]] for i in rows], listing.root,
     )
 
 
-def nearest_training_images(training: TrainingSet, embedding: np.ndarray, k: int = DEFAULT_NEIGHBOURS, exclude: int | None = None) -> list[Neighbour]:
+def nearest_training_images(training: TrainingEmbeddings, embedding: np.ndarray, k: int = DEFAULT_NEIGHBOURS, exclude: int | None = None) -> list[Neighbour]:
     """The ``k`` training images nearest to ``embedding`` in embedding space, nearest first."""
     if len(training.files) == 0:
         raise SiameseError(f"the training data {training.root} has no readable image to compare with")

@@ -11,14 +11,14 @@ import pytest
 import siamese
 from helpers import run_cli
 from siamese.scoring.distances import EPSILON
-from siamese.scoring.neighbours import TrainingSet, nearest_rows, nearest_training_images, training_set
+from siamese.scoring.neighbours import TrainingEmbeddings, nearest_rows, nearest_training_images, training_set
 
 # Four training points in the plane and a probe at the origin; distances by hand:
 # (3, 4) -> 5, (1, 0) -> 1, (0, 2) -> 2, (0, -2) -> 2 (a tie, kept in row order).
 POINTS = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0], [0.0, -2.0]], np.float32)
 FILES = ["c/c_1.png", "a/a_1.png", "b/b_1.png", "b/b_2.png"]
 CLASSES = ["c", "a", "b", "b"]
-TRAINING = TrainingSet(POINTS, FILES, CLASSES, Path("/data/train"))
+TRAINING = TrainingEmbeddings(POINTS, FILES, CLASSES, Path("/data/train"))
 
 
 @pytest.mark.parametrize("k, rows, distances", [
