@@ -22,7 +22,7 @@ import pandas as pd
 import siamese
 from bench import fixtures
 from bench.machine import best_time
-from siamese.maps import training_map
+from siamese.maps.training_maps import training_map
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = ROOT / "dashboard"

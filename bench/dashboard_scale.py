@@ -12,8 +12,8 @@ import numpy as np
 import siamese
 from bench import dashboard_bench, fixtures
 from bench.machine import best_time
-from siamese.maps import training_map
-from siamese.metrics import per_class_confusion, top_confusions
+from siamese.maps.training_maps import training_map
+from siamese.scoring.metrics import per_class_confusion, top_confusions
 
 DEMO_RUN = dashboard_bench.ROOT / "sample_data" / "demo_run"
 PLOT_DRAWN = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');

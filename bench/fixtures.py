@@ -20,10 +20,10 @@ def done(folder: Path) -> Path:
 
 
 def _pool(root: Path) -> Path:
-    """``POOL_PER_CLASS`` rendered faces for each of ``N_CLASSES`` people, made once by ``siamese.synthetic``."""
+    """``POOL_PER_CLASS`` rendered faces for each of ``N_CLASSES`` people, made once by ``siamese.sample.dataset``."""
     pool = root / f"pool-{N_CLASSES}x{POOL_PER_CLASS}"
     if not done(pool).exists():
-        from siamese.synthetic import write_sample_dataset
+        from siamese.sample.dataset import write_sample_dataset
 
         shutil.rmtree(pool, ignore_errors=True)
         write_sample_dataset(pool, identities=N_CLASSES, per_identity=POOL_PER_CLASS + 1, unknown_identities=0, test_fraction=0.09)
@@ -118,7 +118,7 @@ def scale_run(identities: int, per_identity: int, unknown_identities: int, root:
     if done(run_dir).exists():
         return run_dir
     import siamese
-    from siamese.synthetic import write_sample_dataset
+    from siamese.sample.dataset import write_sample_dataset
 
     if not done(data).exists():
         shutil.rmtree(data, ignore_errors=True)

@@ -24,9 +24,9 @@ def measure(run_dir: Path, n_images: int, limit_size: int) -> dict[str, Any]:
     import siamese
     from bench.fixtures import random_images
     from bench.machine import best_time, fp32_limit
-    from siamese.backend import kernels
-    from siamese.inference import Embedder, phase_split_pays
-    from siamese.model import count_macs
+    from siamese.model.backend import kernels
+    from siamese.model.fast_inference import Embedder, phase_split_pays
+    from siamese.model.network import count_macs
 
     network = siamese.load_run(run_dir).embedding_network()
     flop = 2 * count_macs(network)

@@ -29,7 +29,7 @@ def describe() -> dict[str, Any]:
     import psutil
     import sklearn
 
-    from siamese.backend import keras, kernels, tf
+    from siamese.model.backend import keras, kernels, tf
 
     return {
         "cpu": cpu_model(),

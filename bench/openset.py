@@ -7,7 +7,7 @@ scikit-learn's handwritten digits with 3 of 10 digits held out as unknown), each
 configuration and each seed: train with the default calibration share, represent (1 and 3
 representatives per class), and score the test and unknown images with every rule at its
 own threshold calibrated for 5% false rejects. Prints one table and writes
-``DIR/openset.json``; the README's open-set section quotes it.
+``DIR/openset.json``; docs/open-set.md quotes it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 CONFIGS = {
     "base": {"augment": False},  # the first version's training
-    "augment": {"augment": True},  # with siamese.augment.MIRROR on (see MIRRORED)
+    "augment": {"augment": True},  # with siamese.training.augment.MIRROR on (see MIRRORED)
     "margin1.5": {"augment": False, "margin": 1.5},
     "augment-no-mirror": {"augment": True},  # today's default
 }
@@ -50,7 +50,7 @@ def write_digits(out: Path, seed: int = 0) -> None:
 
 
 def datasets(work: Path) -> dict[str, dict[str, Path]]:
-    from siamese.synthetic import write_sample_dataset
+    from siamese.sample.dataset import write_sample_dataset
 
     root = Path(__file__).resolve().parent.parent / "sample_data" / "thermal_faces"
     twins = work / "twins"
@@ -102,9 +102,9 @@ def main() -> None:
                 run_dir = args.out / "runs" / f"{name}-{config_name}-{seed}"
                 if not (run_dir / "run.json").exists():
                     started = time.monotonic()
-                    import siamese.augment
+                    import siamese.training.augment
 
-                    siamese.augment.MIRROR = config_name in MIRRORED
+                    siamese.training.augment.MIRROR = config_name in MIRRORED
                     config = siamese.TrainConfig(train_dir=str(ds["train"]), epochs=ds["epochs"], seed=seed, **CONFIGS[config_name])
                     siamese.train(config, run_dir, verbose=0)
                     print(f"trained {run_dir.name} in {time.monotonic() - started:.0f} s", flush=True)

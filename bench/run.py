@@ -52,7 +52,7 @@ def training_data(profile: str) -> Path:
     if not fixtures.done(folder).exists():
         import shutil
 
-        from siamese.synthetic import write_sample_dataset
+        from siamese.sample.dataset import write_sample_dataset
 
         shutil.rmtree(folder, ignore_errors=True)
         write_sample_dataset(folder, identities=4, per_identity=8, unknown_identities=0, test_fraction=0.25, seed=3)
@@ -139,7 +139,7 @@ def judge(results: dict[str, Any], machine_kernels: str = "") -> dict[str, Any]:
 
 def write(report: dict[str, Any], out: Path) -> None:
     """Write the report as JSON, atomically (a crash leaves the previous file)."""
-    from siamese.storage import write_json
+    from siamese.runs.atomic_files import write_json
 
     out.parent.mkdir(parents=True, exist_ok=True)
     write_json(out, report)

@@ -19,11 +19,11 @@ import numpy as np
 import siamese
 from bench import fixtures, original
 from bench.machine import best_time, fp32_limit
-from siamese.data import load_folder
-from siamese.distances import class_distances, class_medoids
-from siamese.metrics import decide
-from siamese.pairs import make_pairs
-from siamese.representatives import project_tsne
+from siamese.data.folders import load_folder
+from siamese.maps.representatives import project_tsne
+from siamese.scoring.distances import class_distances, class_medoids
+from siamese.scoring.metrics import decide
+from siamese.training.pairs import make_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,10 +62,10 @@ def embedding(run_dir: Path, n_images: int, limit_size: int, levers: bool) -> di
     """``run.embed`` throughput at large N as a share of the FP32 limit measured just before and after.
 
     With ``levers``, also the throughput of each step from the plain Keras call to ours
-    (siamese/inference.py), of XLA compilation, and of other batch sizes. ``limit_size`` is the side of the
+    (siamese/model/fast_inference.py), of XLA compilation, and of other batch sizes. ``limit_size`` is the side of the
     square matrices of the limit's matmul (4096 reaches the BLAS peak; tiny runs use less).
     """
-    from siamese.model import count_macs  # deferred: siamese.model imports TensorFlow, which takes seconds to load
+    from siamese.model.network import count_macs  # deferred: siamese.model.network imports TensorFlow, which takes seconds to load
 
     run = siamese.load_run(run_dir)
     network = run.embedding_network()
@@ -83,9 +83,9 @@ def embedding(run_dir: Path, n_images: int, limit_size: int, levers: bool) -> di
         "limit_gflops_after": limit_after, "fraction_of_limit": rate * flop_per_image / 1e9 / limit,
     }
     if levers:
-        # deferred: siamese.backend and siamese.inference import TensorFlow, which takes seconds to load
-        from siamese.backend import tf
-        from siamese.inference import Embedder
+        # deferred: siamese.model.backend and siamese.model.fast_inference import TensorFlow, which takes seconds to load
+        from siamese.model.backend import tf
+        from siamese.model.fast_inference import Embedder
 
         plain = Embedder(network, phase_split=False)
         split = Embedder(network)
@@ -118,8 +118,8 @@ def _pair_accuracy_callback(test_dir: Path, input_shape: tuple[int, int, int]):
     The accuracy is measured outside the training clock: its time is subtracted.
     """
     # deferred: TensorFlow takes seconds to load, and a Keras callback class can only be defined once it is
-    from siamese.backend import keras
-    from siamese.model import ORIGINAL_PAIR_THRESHOLD
+    from siamese.model.backend import keras
+    from siamese.model.network import ORIGINAL_PAIR_THRESHOLD
 
     test = load_folder(test_dir, input_shape)
     left, right, same = make_pairs(test.labels, np.random.default_rng(123))

@@ -10,8 +10,8 @@ images (training images are the same, without cups). Five ways of reading them a
 trained with the default settings (seed = the dataset's seed) and scored on the clean and
 on the hot test and unknown sets, at the run's calibrated threshold: accuracy (nearest
 class right), identified rate, strangers rejected, AUROC known vs unknown. Prints one
-table and writes ``DIR/thermal_formats.json``; the README's "Thermal images as
-temperatures" section quotes it. Results already in the JSON are not measured again.
+table and writes ``DIR/thermal_formats.json``; docs/thermal.md
+quotes it. Results already in the JSON are not measured again.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ METRICS = ("accuracy", "identified_rate", "rejection_rate", "auroc_unknown")
 
 def write_data(out: Path, seed: int, fmt: str, hot: float) -> Path:
     """The dataset of ``seed`` in ``fmt`` (with cups in ``hot`` of the test and unknown images), written once."""
-    from siamese.synthetic import write_sample_dataset
+    from siamese.sample.dataset import write_sample_dataset
 
     identities, per_identity, strangers = DATASETS[seed]
     folder = out / "data" / (f"seed{seed}-{fmt}" + ("-hot" if hot else ""))

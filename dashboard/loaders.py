@@ -15,13 +15,15 @@ from typing import Any
 import pandas as pd
 import roots
 import streamlit as st
+import view_selection as selection
 
 import siamese
-from siamese import maps, neighbours, selection
-from siamese.compare import CompareResult, compare_runs
-from siamese.display import colour_image
+from siamese.data.display_images import colour_image
 from siamese.limits import COLOUR_CACHE_ENTRIES, THUMBNAIL_SIDE
-from siamese.runs import REPRESENTATIVES_FILE, RUN_FILE
+from siamese.maps import training_maps as maps
+from siamese.runs.store import REPRESENTATIVES_FILE, RUN_FILE
+from siamese.scoring import neighbours
+from siamese.scoring.compare_runs import CompareResult, compare_runs
 
 Stamp = tuple[float, float]
 
@@ -114,7 +116,7 @@ def _comparison(keys: tuple[tuple[Any, ...], ...], test_dir: str, unknown_dir: s
 
 
 def comparison(run_dirs: list[Path], test_dir: Path, unknown_dir: Path | None) -> CompareResult:
-    """The runs side by side on these folders (``siamese.compare.compare_runs``), kept until a run changes."""
+    """The runs side by side on these folders (``siamese.scoring.compare_runs.compare_runs``), kept until a run changes."""
     return _comparison(tuple(cache_key(load_run(path)) for path in run_dirs), str(test_dir), str(unknown_dir) if unknown_dir else None)
 
 
@@ -130,7 +132,7 @@ def _placed_folder(run_path: str, stamp: Stamp, folder: str, method: str, perple
 
 
 def training_map(run: siamese.Run, method: str, perplexity: float, seed: int) -> pd.DataFrame:
-    """The run's training map for these settings (``siamese.maps.training_map``)."""
+    """The run's training map for these settings (``siamese.maps.training_maps.training_map``)."""
     return _training_map(*cache_key(run), method, float(perplexity), int(seed))
 
 
@@ -141,7 +143,7 @@ def recorded_map(run: siamese.Run) -> pd.DataFrame:
 
 
 def placed_folder(run: siamese.Run, folder: Path, method: str, perplexity: float, seed: int) -> pd.DataFrame:
-    """A folder's images placed on the run's training map for these settings (``siamese.maps.place_folder``)."""
+    """A folder's images placed on the run's training map for these settings (``siamese.maps.training_maps.place_folder``)."""
     return _placed_folder(*cache_key(run, folder), method, float(perplexity), int(seed))
 
 
@@ -159,12 +161,12 @@ def probe(run: siamese.Run, data: bytes, threshold: float | None = None) -> siam
 
 # Neighbours -------------------------------------------------------------------------------
 @st.cache_resource(max_entries=8, show_spinner="Reading the training images' embeddings...")
-def _training_set(run_path: str, stamp: Stamp) -> neighbours.TrainingSet:
+def _training_set(run_path: str, stamp: Stamp) -> neighbours.TrainingEmbeddings:
     return neighbours.training_set(load_run(run_path))
 
 
-def training_set(run: siamese.Run) -> neighbours.TrainingSet:
-    """The run's training images as embeddings, to find a probe's nearest ones (``siamese.neighbours.training_set``)."""
+def training_set(run: siamese.Run) -> neighbours.TrainingEmbeddings:
+    """The run's training images as embeddings, to find a probe's nearest ones (``siamese.scoring.neighbours.training_set``)."""
     return _training_set(*cache_key(run))
 
 

@@ -17,8 +17,8 @@ import pandas as pd
 import streamlit as st
 
 import siamese
-from siamese.maps import image_path
-from siamese.neighbours import Neighbour, TrainingSet, nearest_training_images
+from siamese.maps.training_maps import image_path
+from siamese.scoring.neighbours import Neighbour, TrainingEmbeddings, nearest_training_images
 
 SELECTION_KEY = "map_selection"
 SHOWN = 24  # at most this many selected images are drawn
@@ -106,7 +106,7 @@ def point_file(table: pd.DataFrame, overlay: pd.DataFrame | None, row: int) -> t
     return str(overlay.iloc[row - len(table)]["file"]) if overlay is not None else "", False
 
 
-def point_neighbours(training: TrainingSet, embedding: Any, row: int, is_training: bool, k: int) -> list[Neighbour]:
+def point_neighbours(training: TrainingEmbeddings, embedding: Any, row: int, is_training: bool, k: int) -> list[Neighbour]:
     """A map point's ``k`` nearest training images in embedding space; a training point is not its own neighbour."""
     return nearest_training_images(training, embedding, k, exclude=row if is_training else None)
 

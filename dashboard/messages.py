@@ -1,41 +1,49 @@
-"""Messages from the package, told in the dashboard's words: pickers and buttons instead of
-command-line options, and paths relative to their root instead of the server's absolute ones."""
+"""Messages from the package, told in the dashboard's words: an error's remedy (``siamese.errors.Remedy``)
+worded with pickers and buttons instead of command-line options, and paths relative to their
+root instead of the server's absolute ones."""
 
 from __future__ import annotations
 
-import re
-
 import roots
 
-# What the package says for the command line, and what the dashboard says instead.
-CLI_ADVICE = [
-    (re.compile(r"move them to the unknown set \(--unknown\)"), "choose that folder as the Unknown set on the Evaluate page"),
-    (re.compile(r"run `python -m siamese represent[^`]*` first"), "choose its representatives first (the Choose representatives button)"),
-    (re.compile(r"train one with `python -m siamese train[^`]*`"), "train one on the Train page"),
-    (re.compile(r"pass --input-shape H,W,C"), "give an Input shape (H,W,C) on the Train page"),
-    (re.compile(r"use --method medoid"), "choose the embedding-space medoid as the Representative method on the Embeddings page"),
-    (re.compile(r"choose another --out"), "choose another run name"),
-    (re.compile(r"\s*\(see --help\)"), ""),
-]
-# An absolute path in a message: from a slash at the start or after a space, quote or bracket,
-# up to the next space, quote, bracket or comma.
-ABSOLUTE_PATH = re.compile(r"(?<![\w.~/])/[^\s'\"`(),;]+")
+from siamese.errors import REPRESENT, SET, TRAIN, SiameseError
+
+# How the dashboard words each remedy (the command line's words: siamese.errors.CLI_WORDS).
+DASHBOARD_WORDS: dict[tuple[str, str | None], str] = {
+    (REPRESENT, None): "choose its representatives first (the Choose representatives button)",
+    (TRAIN, None): "train one on the Train page",
+    (SET, "input_shape"): "give an Input shape (H,W,C such as {value}) on the Train page",
+    (SET, "method"): "choose the embedding-space {value} as the Representative method on the Embeddings page",
+    (SET, "out"): "choose another run name",
+    (SET, "unknown"): "choose that folder as the Unknown set on the Evaluate page",
+}
+# Characters around a path in a sentence that are not part of it.
+OPENERS, CLOSERS = "'\"`(", "'\"`),;.:"
 
 
-def _relative(match: re.Match[str]) -> str:
-    text = match.group(0)
-    trailing = len(text) - len(text.rstrip(".:"))  # a sentence's full stop or colon is not part of the path
-    path = text[: len(text) - trailing] if trailing else text
-    return roots.display_path(path) + text[len(path):]
+def _relative(word: str) -> str:
+    """``word`` with an absolute path in it shown relative to its root (``roots.display_path``)."""
+    start = len(word) - len(word.lstrip(OPENERS))
+    end = len(word.rstrip(CLOSERS))
+    path = word[start:end]
+    if not path.startswith("/") or end <= start:
+        return word
+    return word[:start] + roots.display_path(path) + word[end:]
+
+
+def relative_paths(text: str) -> str:
+    """``text`` with every absolute path (a word that starts with a slash) shown relative to its root."""
+    return " ".join(_relative(word) for word in text.split(" "))
 
 
 def user_message(message: str | Exception) -> str:
-    """``message`` (an error's text) with dashboard advice for command-line advice and with
-    every absolute path shown relative to its root (``roots.display_path``)."""
-    text = str(message)
-    for pattern, replacement in CLI_ADVICE:
-        text = pattern.sub(replacement, text)
-    return ABSOLUTE_PATH.sub(_relative, text)
+    """An error (or a recorded error's text) as the dashboard says it: its remedy in the
+    dashboard's words and every absolute path relative to its root."""
+    if isinstance(message, SiameseError) and message.remedy is not None:
+        text = f"{message.problem}; {message.remedy.worded(DASHBOARD_WORDS)}"
+    else:
+        text = str(message)
+    return relative_paths(text)
 
 
 def upload_message(message: str | Exception, name: str) -> str:

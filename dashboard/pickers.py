@@ -154,7 +154,7 @@ def dataset_select(label: str, key: str, default: Path | None, allow_none: bool 
     return Path(choice) if choice else None
 
 
-def foreign_classes(folder_classes: list[str], run_classes: list[str]) -> list[str]:
+def unknown_classes(folder_classes: list[str], run_classes: list[str]) -> list[str]:
     """The classes of a folder that the run was not trained on (such a folder is no test set)."""
     known = set(run_classes)
     return [c for c in folder_classes if c not in known]
@@ -236,7 +236,7 @@ def _damage(path: str | None) -> str | None:
     try:
         loaders.load_run(path)
     except siamese.SiameseError as exc:
-        return str(exc).replace(str(Path(path).resolve()), roots.display_path(path)).replace(str(path), roots.display_path(path))
+        return messages.user_message(exc)
     return None
 
 
@@ -271,8 +271,7 @@ def require_representatives(run: siamese.Run) -> bool:
             run.representative_embeddings()
             return True
         except siamese.SiameseError as exc:
-            shown = str(exc).replace(str(run.path), roots.display_path(run.path))
-            st.error(f"The representatives of run {run.name} cannot be used: {shown}.")
+            st.error(f"The representatives of run {run.name} cannot be used: {messages.user_message(exc)}.")
     else:
         st.warning(f"Run {run.name} has no class representatives yet; they are needed for the map, evaluation and probes.")
     if not roots.within_roots(run.train_dir, [*roots.data_roots(), *roots.run_roots()]):

@@ -16,8 +16,9 @@ import pandas as pd
 import streamlit as st
 
 import siamese
-from siamese.data import IMAGE_SUFFIXES
-from siamese.runs import REPRESENTATIVES_FILE, RUN_FILE
+from siamese.data.folders import IMAGE_SUFFIXES
+from siamese.data.paths import inside
+from siamese.runs.store import REPRESENTATIVES_FILE, RUN_FILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -56,8 +57,7 @@ def _unique(paths: list[Path]) -> list[Path]:
 
 def within_roots(path: str | os.PathLike[str], roots: list[Path]) -> bool:
     """Whether ``path``, with ``..`` and symbolic links resolved, lies inside one of ``roots``."""
-    resolved = Path(path).resolve()
-    return any(resolved == root or root in resolved.parents for root in (r.resolve() for r in roots))
+    return any(inside(path, root) for root in roots)
 
 
 def runs_root() -> Path:

@@ -1,7 +1,7 @@
 """Temperatures on the pages: per-class histograms, a heat map with degrees Celsius under the
 cursor, the Train form's unit, window and palette read-back inputs, and the mapping thumbnails use.
 
-The numbers come from ``siamese.temperatures`` and ``siamese.thermal``; this module caches
+The numbers come from ``siamese.data.dataset_temperatures`` and ``siamese.data.thermal_pixels``; this module caches
 them, turns them into Plotly figures and draws the page sections that call them.
 """
 
@@ -17,10 +17,10 @@ import roots
 import streamlit as st
 
 import siamese
-from siamese import temperatures
-from siamese.data import MAX_IMAGE_PIXELS, decode_image
-from siamese.palettes import palette_table
-from siamese.thermal import READBACK_PALETTES, UNITS, PixelMapping, celsius_of_file, parse_window
+from siamese.data import dataset_temperatures as temperatures
+from siamese.data.folders import MAX_IMAGE_PIXELS, decode_image
+from siamese.data.palettes import palette_table
+from siamese.data.thermal_pixels import READBACK_PALETTES, UNITS, PixelMapping, celsius_of_file, parse_window
 
 LAYOUT: dict[str, Any] = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white"}
 BIN_CELSIUS = 0.25
@@ -31,7 +31,7 @@ NO_READBACK = "none"
 # Numbers, cached ----------------------------------------------------------------------------
 @st.cache_data(ttl=60, show_spinner=False)
 def guessed_unit(dataset: str) -> str | None:
-    """The dataset's likely temperature unit (``siamese.temperatures.guess_unit``), None for 8-bit data."""
+    """The dataset's likely temperature unit (``siamese.data.dataset_temperatures.guess_unit``), None for 8-bit data."""
     return temperatures.guess_unit(siamese.scan_folder(dataset))
 
 

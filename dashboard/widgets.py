@@ -16,8 +16,8 @@ import messages
 import streamlit as st
 
 import siamese
-from siamese.neighbours import DEFAULT_NEIGHBOURS, Neighbour
-from siamese.palettes import PALETTES
+from siamese.data.palettes import PALETTES
+from siamese.scoring.neighbours import DEFAULT_NEIGHBOURS, Neighbour
 
 # Probes are single thermal frames; the same limit is set in .streamlit/config.toml
 # (server.maxUploadSize) and checked again here for callers that bypass the browser.
@@ -123,7 +123,7 @@ def threshold_buttons(run: siamese.Run, suggestions: dict[str, dict[str, Any]]) 
 # Images -------------------------------------------------------------------------------------
 def image_grid(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, columns: int = 6, width: int = 120, pixels: Any = None) -> None:
     """Images in rows of ``columns``, each at its true aspect ratio; unreadable ones say why.
-    ``pixels``: a run's mapping (``siamese.thermal.PixelMapping``) to read them with, e.g. its temperature window."""
+    ``pixels``: a run's mapping (``siamese.data.thermal_pixels.PixelMapping``) to read them with, e.g. its temperature window."""
     for start in range(0, len(paths), columns):
         cells = st.columns(columns)
         for cell, path, caption in zip(cells, paths[start : start + columns], captions[start : start + columns]):

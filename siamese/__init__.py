@@ -11,18 +11,18 @@ import os
 # Keep TensorFlow's C++ start-up logs quiet unless the user asked for them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from siamese.baseline import raw_pixel_accuracy
-from siamese.config import TrainConfig
-from siamese.data import Dataset, Listing, Skipped, load_folder, scan_folder
+from siamese.data.folders import Dataset, Listing, Skipped, load_folder, scan_folder
+from siamese.data.split import split_dataset
+from siamese.data.thermal_pixels import PixelMapping
 from siamese.errors import SiameseError
-from siamese.evaluation import Evaluation, evaluate
-from siamese.probe import ProbeResult, probe
-from siamese.representatives import represent
-from siamese.rundir import request_cancel
-from siamese.runs import Run, list_runs, load_run
-from siamese.split import split_dataset
-from siamese.thermal import PixelMapping
-from siamese.training import train
+from siamese.maps.representatives import represent
+from siamese.runs.layout import request_cancel
+from siamese.runs.store import Run, list_runs, load_run
+from siamese.scoring.evaluation import Evaluation, evaluate
+from siamese.scoring.probe import ProbeResult, probe
+from siamese.scoring.raw_pixel_baseline import raw_pixel_accuracy
+from siamese.training.config import TrainConfig
+from siamese.training.single_process import train
 
 __all__ = [
     "Dataset",

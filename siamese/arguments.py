@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from siamese.data import parse_shape
+from siamese.data.folders import parse_shape
+from siamese.data.thermal_pixels import parse_window
 from siamese.errors import SiameseError
 from siamese.limits import check_seed
-from siamese.thermal import parse_window
 
 
 class Parser(argparse.ArgumentParser):

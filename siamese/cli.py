@@ -13,25 +13,25 @@ from dataclasses import fields
 from pathlib import Path
 
 from siamese import arguments
-from siamese.baseline import raw_pixel_accuracy
-from siamese.compare import SETTINGS, compare_runs
-from siamese.config import PRECISIONS, USER_SETTINGS, TrainConfig
+from siamese.data.split import split_dataset
+from siamese.data.thermal_pixels import READBACK_PALETTES, UNITS
 from siamese.errors import SiameseError
-from siamese.evaluation import THRESHOLD_SOURCES, evaluate
-from siamese.legacy import import_h5
-from siamese.multiworker import DEFAULT_TIMEOUT
-from siamese.neighbours import nearest_training_images, training_set
-from siamese.outputs import check_output_file, write_output_file
-from siamese.probe import probe
-from siamese.representatives import METHODS, represent
-from siamese.runs import load_run
-from siamese.schema import paths_outside
-from siamese.scoring import RULES
-from siamese.split import split_dataset
-from siamese.supervisor import train_on_workers
-from siamese.synthetic import FORMATS, write_sample_dataset
-from siamese.thermal import READBACK_PALETTES, UNITS
-from siamese.training import STRATEGIES, make_strategy, train
+from siamese.maps.representatives import METHODS, represent
+from siamese.runs.h5_import import import_h5
+from siamese.runs.output_files import check_output_file, write_output_file
+from siamese.runs.schema import paths_outside
+from siamese.runs.store import load_run
+from siamese.sample.dataset import FORMATS, write_sample_dataset
+from siamese.scoring.compare_runs import SETTINGS, compare_runs
+from siamese.scoring.evaluation import THRESHOLD_SOURCES, evaluate
+from siamese.scoring.neighbours import nearest_training_images, training_set
+from siamese.scoring.probe import probe
+from siamese.scoring.raw_pixel_baseline import raw_pixel_accuracy
+from siamese.scoring.rules import RULES
+from siamese.training.config import PRECISIONS, USER_SETTINGS, TrainConfig
+from siamese.training.single_process import STRATEGIES, make_strategy, train
+from siamese.workers.supervisor import train_on_workers
+from siamese.workers.worker import DEFAULT_TIMEOUT
 
 # The defaults of `train` and `represent` are TrainConfig's and represent()'s own, read
 # from them so the command line cannot drift (tests/test_cli.py checks it).
@@ -296,9 +296,9 @@ def cmd_probe(args) -> None:
         _print_json(result.to_json() | ({"neighbours": [n.to_json() for n in near]} if near is not None else {}))
         return
     if result.accepted:
-        print(f"{args.image}: identified as {result.predicted_class} (distance {result.distance:.4f} < threshold {result.threshold:.4f})")
+        print(f"{args.image}: identified as {result.nearest_class} (distance {result.distance:.4f} < threshold {result.threshold:.4f})")
     else:
-        print(f"{args.image}: unknown person (nearest {result.predicted_class} at {result.distance:.4f} >= threshold {result.threshold:.4f})")
+        print(f"{args.image}: unknown person (nearest {result.nearest_class} at {result.distance:.4f} >= threshold {result.threshold:.4f})")
     for rank, n in enumerate(near or [], start=1):
         print(f"  neighbour {rank}: {n.class_name} {n.file} at {n.distance:.4f}")
 

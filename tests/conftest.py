@@ -8,11 +8,14 @@ import pytest
 
 from helpers import rule_variant, run_cli
 
+# The dashboard's and the thermal data's fixtures, shared with every test module from here.
+pytest_plugins = ["dashboard_fixtures", "thermal_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
     """4 known identities x 8 images (train/test) and 2 unknown ones, made by the generator."""
-    from siamese.synthetic import write_sample_dataset
+    from siamese.sample.dataset import write_sample_dataset
 
     out = tmp_path_factory.mktemp("data") / "faces"
     write_sample_dataset(out, identities=4, per_identity=8, unknown_identities=2, unknown_per_identity=4, test_fraction=0.25, seed=3)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -212,16 +212,6 @@ def wait_idle(page) -> None:
     """Wait until the script has finished and no spinner is left."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
-
-
-def wait_until(condition: Callable[[], T | None], seconds: float, message: str) -> T:
-    """Poll ``condition`` until it returns something truthy, and return that; fail with
-    ``message`` after ``seconds`` (a deadline for a state, not a time to wait)."""
-    deadline = time.monotonic() + seconds
-    while not (result := condition()):
-        assert time.monotonic() < deadline, message
-        time.sleep(0.5)
-    return result
 
 
 def assert_no_exception(page) -> None:

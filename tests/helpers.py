@@ -6,9 +6,26 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
+DEMO_RUN = ROOT / "sample_data" / "demo_run"  # the committed demo run (read-only: copy it to change it)
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T | None], seconds: float, message: str | Callable[[], str], every: float = 0.5) -> T:
+    """Poll ``condition`` every ``every`` seconds until it returns something truthy, and
+    return that; fail with ``message`` (or what it returns) after ``seconds`` (a deadline
+    for a state, not a time to wait). The one polling loop of the tests: a condition that
+    watches a process asserts it is still alive itself."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        assert time.monotonic() < deadline, message() if callable(message) else message
+        time.sleep(every)
+    return result
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -10,24 +10,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import dashboard_fixtures
 import pytest
-from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, full_page_screenshot, wait_idle, wait_until
+from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, full_page_screenshot, wait_idle
+from dashboard_fixtures import browse as open_page  # the browser's (dashboard_fixtures.open_page is AppTest's)
 
 import siamese
-from helpers import ROOT, rule_variant
-from siamese.jobs import ACTIVE_STATES, Job, list_jobs
+from helpers import DEMO_RUN, ROOT, rule_variant, wait_until
+from siamese.runs.jobs import ACTIVE_STATES, Job, list_jobs
 
 pytestmark = pytest.mark.browser
 
-# The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
-dashboard_data = dashboard_fixtures.dashboard_data
-server = dashboard_fixtures.server
-browser = dashboard_fixtures.browser
-screenshots = dashboard_fixtures.screenshots
-open_page = dashboard_fixtures.browse  # the browser's open_page (dashboard_fixtures.open_page is AppTest's)
 
-DEMO_RUN = ROOT / "sample_data" / "demo_run"
 DEMO_PROBE = ROOT / "sample_data" / "thermal_faces" / "test"
 TRAINING_SECONDS = 900  # three epochs on the tiny data: under a minute alone, several on a busy machine
 

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dashboard_fixtures
 import pytest
 from dashboard_fixtures import PAGES, DashboardData, assert_no_exception, wait_idle
 
 pytestmark = pytest.mark.browser
 
-dashboard_data = dashboard_fixtures.dashboard_data
-server = dashboard_fixtures.server
-browser = dashboard_fixtures.browser
-page = dashboard_fixtures.page
 
 UPLOAD = '[data-testid="stFileUploader"] input[type="file"]'
 THUMB = '[data-testid="stSliderThumbValue"]'

@@ -8,7 +8,6 @@ tests when Chromium or Playwright is missing, except in CI.
 from __future__ import annotations
 
 import charts
-import dashboard_fixtures
 import numpy as np
 import pytest
 from dashboard_fixtures import DashboardData, assert_no_exception, wait_idle
@@ -18,16 +17,13 @@ from helpers import run_cli
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # trains a run of 1,100 images: minutes on a busy machine
 
-server = dashboard_fixtures.server
-browser = dashboard_fixtures.browser
-page = dashboard_fixtures.page
 CHOSEN = "person_07"
 
 
 @pytest.fixture(scope="module")
 def dashboard_data(tmp_path_factory) -> DashboardData:
     """30 identities x 48 images (43 train, 5 test): after the held-out share, over 1,000 map points."""
-    from siamese.synthetic import write_sample_dataset
+    from siamese.sample.dataset import write_sample_dataset
 
     root = tmp_path_factory.mktemp("webgl")
     data = root / "faces"

@@ -6,20 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import dashboard_fixtures
 import pytest
 import thermal_fixtures
 from dashboard_fixtures import DashboardData, assert_no_exception, full_page_screenshot, wait_idle
+from dashboard_fixtures import browse as open_page  # the browser's (dashboard_fixtures.open_page is AppTest's)
 
 pytestmark = pytest.mark.browser
 
 # The server and browser of dashboard_fixtures, pointed at the radiometric data instead.
-thermal_dashboard_data = thermal_fixtures.thermal_dashboard_data
-server = dashboard_fixtures.server
-browser = dashboard_fixtures.browser
-page = dashboard_fixtures.page
-screenshots = dashboard_fixtures.screenshots
-open_page = dashboard_fixtures.browse  # the browser's open_page (dashboard_fixtures.open_page is AppTest's)
 CELSIUS = re.compile(r"\d+\.\d\d °C")
 
 

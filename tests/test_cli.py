@@ -12,11 +12,11 @@ import pytest
 
 from helpers import run_cli, tree_digest
 from siamese.cli import build_parser
-from siamese.config import PRECISIONS, USER_SETTINGS, TrainConfig
-from siamese.representatives import METHODS, represent
-from siamese.runs import load_run
-from siamese.scoring import RULES
-from siamese.training import STRATEGIES
+from siamese.maps.representatives import METHODS, represent
+from siamese.runs.store import load_run
+from siamese.scoring.rules import RULES
+from siamese.training.config import PRECISIONS, USER_SETTINGS, TrainConfig
+from siamese.training.single_process import STRATEGIES
 
 EVALUATE_KEYS = {"n_test", "threshold", "accuracy", "identified_rate", "confusion", "cmc", "threshold_source", "calibration_frr"}
 UNKNOWN_KEYS = {"n_unknown", "rejection_rate", "auroc_unknown", "eer", "eer_threshold", "dir_at_far"}

@@ -9,7 +9,7 @@ import pytest
 
 from helpers import copy_run, run_cli, tree_digest
 from siamese import evaluate, load_run
-from siamese.compare import METRICS, SETTINGS
+from siamese.scoring.compare_runs import METRICS, SETTINGS
 
 RUN_KEYS = {"run", "path", "settings", "metrics", "difference"}
 

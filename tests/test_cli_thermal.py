@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from helpers import run_cli, tree_digest
-from siamese.runs import load_run
+from siamese.runs.store import load_run
 
 TINY = ["--identities", "3", "--per-identity", "6", "--unknown-identities", "2", "--unknown-per-identity", "3"]
 

@@ -8,20 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dashboard_fixtures
 import numpy as np
 import pandas as pd
 import pytest
-from dashboard_fixtures import DASHBOARD, ROOT, DashboardData, crashed, image_captions, open_page, texts, wait_until
+from dashboard_fixtures import DASHBOARD, ROOT, DashboardData, crashed, image_captions, open_page, texts
 from PIL import Image
 
 import siamese
-from siamese import maps
-from siamese.jobs import ACTIVE_STATES, list_jobs
+from helpers import DEMO_RUN, wait_until
+from siamese.maps import training_maps as maps
+from siamese.runs.jobs import ACTIVE_STATES, list_jobs
 
-# The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
-dashboard_data = dashboard_fixtures.dashboard_data
-dashboard_env = dashboard_fixtures.dashboard_env
 # A one-epoch training on the tiny data takes seconds alone, minutes on a busy machine: wait for its state.
 TRAINING_DEADLINE = 600
 
@@ -39,7 +36,7 @@ def test_home_shows_run_dataset_numbers_and_links(dashboard_env: DashboardData):
 
 
 def test_fresh_clone_opens_on_the_committed_demo_run(tmp_path: Path, monkeypatch):
-    demo, data = ROOT / "sample_data" / "demo_run", ROOT / "sample_data" / "thermal_faces"
+    demo, data = DEMO_RUN, ROOT / "sample_data" / "thermal_faces"
     if not (demo / "run.json").exists():
         pytest.skip("sample_data/demo_run is not committed yet")
     for name in ("SIAMESE_RUN_ROOTS", "SIAMESE_DATA_ROOTS"):

@@ -6,16 +6,11 @@ import json
 import os
 from pathlib import Path
 
-import dashboard_fixtures
 import pytest
 from dashboard_fixtures import DashboardData, crashed, open_page, texts
 
 from helpers import copy_run, rule_variant
-from siamese.compare import SETTINGS, compare_runs
-
-# The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
-dashboard_data = dashboard_fixtures.dashboard_data
-dashboard_env = dashboard_fixtures.dashboard_env
+from siamese.scoring.compare_runs import SETTINGS, compare_runs
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from dashboard_fixtures import DASHBOARD, DashboardData, crashed
 from streamlit.testing.v1 import AppTest
 
 from helpers import ROOT
-from siamese.runs import Run
+from siamese.runs.store import Run
 
 dashboard_data = dashboard_fixtures.dashboard_data
 dashboard_env = dashboard_fixtures.dashboard_env

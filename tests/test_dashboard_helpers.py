@@ -16,9 +16,8 @@ from map_selection import MapSelection
 from streamlit.testing.v1 import AppTest
 
 import siamese
-from helpers import ROOT
+from helpers import DEMO_RUN
 
-DEMO_RUN = ROOT / "sample_data" / "demo_run"
 MAP = ("run-a", "tsne-medoid", 30.0, 0, "None")
 
 
@@ -79,7 +78,7 @@ def test_selected_images_name_training_and_test_images():
     overlay = pd.DataFrame({"file": ["/data/test/person_01/a.png"], "class": ["person_01"], "x": [0.0], "y": [0.0]})
     paths, captions = map_selection.selected_images(run, table, overlay, [2, len(table)])
     row = table.iloc[2]
-    assert paths[0] == str(siamese.maps.image_path(run, row["file"])) and Path(paths[0]).exists()
+    assert paths[0] == str(siamese.maps.training_maps.image_path(run, row["file"])) and Path(paths[0]).exists()
     assert captions[0] == f"{row['class']} · {Path(row['file']).name} · {row['distance_to_representative']:.3g}"
     assert (paths[1], captions[1]) == ("/data/test/person_01/a.png", "test person_01 · a.png")
     assert len(map_selection.selected_images(run, table, None, list(range(40)))[0]) == map_selection.SHOWN

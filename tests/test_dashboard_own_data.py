@@ -9,15 +9,16 @@ import shutil
 import sys
 from pathlib import Path
 
-import dashboard_fixtures
+import numpy as np
 import pandas as pd
 import pytest
 from dashboard_fixtures import DASHBOARD, DashboardData, crashed, open_page, texts
 
 import siamese
-
-dashboard_data = dashboard_fixtures.dashboard_data
-dashboard_env = dashboard_fixtures.dashboard_env
+from helpers import DEMO_RUN
+from siamese.errors import CLI_WORDS, REPRESENT, SET, Remedy
+from siamese.limits import check_input_shape
+from siamese.maps.tsne import project_tsne
 
 # A command-line option in a message (--unknown, --out ...), and a server path shown as it is.
 CLI_FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
@@ -144,18 +145,24 @@ def test_package_errors_are_told_in_the_dashboards_words(dashboard_env: Dashboar
     assert str(dashboard_env.data) not in shown and f"{dashboard_env.data.name}/unknown" in shown
     assert "Unknown set" in shown
 
-    for advice in ("no readable image found to infer the input shape from; pass --input-shape H,W,C",
-                   "a t-SNE map needs at least 4 images, got 3; add images or use --method medoid"):
-        assert not CLI_FLAG.search(messages.user_message(advice)), messages.user_message(advice)
-    no_reps = messages.user_message(f"run {dashboard_env.run} has no representatives yet; run `python -m siamese represent {dashboard_env.run}` first")
+    with pytest.raises(siamese.SiameseError) as too_few:
+        project_tsne(np.zeros((3, 4), np.float32))
+    with pytest.raises(siamese.SiameseError) as huge:
+        check_input_shape((4000, 4000, 3), "the first readable image", Remedy(SET, "input_shape", "60,80,3"))
+    for error in (too_few.value, huge.value):
+        assert CLI_FLAG.search(str(error)), str(error)  # the command line's words
+        assert not CLI_FLAG.search(messages.user_message(error)), messages.user_message(error)
+    assert "Representative method" in messages.user_message(too_few.value) and "Input shape" in messages.user_message(huge.value)
+    no_reps = messages.user_message(siamese.SiameseError(f"run {dashboard_env.run} has no representatives yet", Remedy(REPRESENT, value=str(dashboard_env.run))))
     assert "python -m" not in no_reps and "Choose representatives" in no_reps and str(dashboard_env.run.parent) not in no_reps
+    assert messages.DASHBOARD_WORDS.keys() == CLI_WORDS.keys()  # every remedy has the dashboard's words
 
 
 def test_paths_are_shown_relative_to_their_root_in_pages_and_csv(dashboard_env: DashboardData, dashboard_modules):
     roots, _ = dashboard_modules
     data = dashboard_env.data.resolve()
     assert roots.display_path(data / "train") == f"{data.name}/train"
-    assert roots.display_path(roots.REPO_ROOT / "sample_data" / "demo_run") == "sample_data/demo_run"
+    assert roots.display_path(DEMO_RUN) == "sample_data/demo_run"
     assert not roots.display_path("/somewhere/else/entirely/train").startswith("/")  # outside every root: no server path
     table = pd.DataFrame({"file": [str(data / "test" / "a" / "1.png")], "distance": [0.1]})
     assert roots.relative_files(table)["file"].tolist() == [f"{data.name}/test/a/1.png"]

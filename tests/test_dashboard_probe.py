@@ -6,17 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import dashboard_fixtures
 import numpy as np
 import pytest
 from dashboard_fixtures import DashboardData, crashed, image_captions, open_page, texts
 
 import siamese
-from siamese.neighbours import nearest_training_images, training_set
-from siamese.probe import NARROW_MARGIN
-
-dashboard_data = dashboard_fixtures.dashboard_data
-dashboard_env = dashboard_fixtures.dashboard_env
+from siamese.scoring.neighbours import nearest_training_images, training_set
+from siamese.scoring.probe import NARROW_MARGIN
 
 
 def known_image(data: DashboardData) -> tuple[Path, siamese.ProbeResult]:

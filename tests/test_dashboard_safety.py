@@ -5,16 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import dashboard_fixtures
 import pytest
 import roots  # the dashboard's own helper module, imported as its pages do (pytest's pythonpath has dashboard/)
-from dashboard_fixtures import DashboardData, crashed, open_page, png_bytes, texts, wait_until
+from dashboard_fixtures import DashboardData, crashed, open_page, png_bytes, texts
 
-from helpers import tree_digest
-from siamese.jobs import ACTIVE_STATES, list_jobs
-
-dashboard_data = dashboard_fixtures.dashboard_data
-dashboard_env = dashboard_fixtures.dashboard_env
+from helpers import tree_digest, wait_until
+from siamese.runs.jobs import ACTIVE_STATES, list_jobs
 
 
 @pytest.mark.parametrize(

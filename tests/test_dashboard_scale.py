@@ -25,7 +25,7 @@ DEADLINE_SECONDS = 600
 @pytest.fixture(scope="module")
 def many_classes(tmp_path_factory) -> DashboardData:
     """30 identities x 4 images (3 train, 1 test), 2 strangers, and a run trained on them with representatives."""
-    from siamese.synthetic import write_sample_dataset
+    from siamese.sample.dataset import write_sample_dataset
 
     root = tmp_path_factory.mktemp("many")
     data = root / "faces"

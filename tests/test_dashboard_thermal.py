@@ -6,10 +6,8 @@ from __future__ import annotations
 import base64
 import json
 
-import dashboard_fixtures
 import numpy as np
 import pytest
-import thermal_fixtures
 from dashboard_fixtures import DASHBOARD, DashboardData, crashed, open_page, texts
 from streamlit.testing.v1 import AppTest
 from thermal_fixtures import a_test_frame
@@ -17,9 +15,6 @@ from thermal_fixtures import a_test_frame
 import siamese
 
 # Shared fixtures live in their own modules: conftest.py belongs to the core package's tests.
-thermal_dashboard_data = thermal_fixtures.thermal_dashboard_data
-dashboard_data = dashboard_fixtures.dashboard_data
-dashboard_env = dashboard_fixtures.dashboard_env
 
 
 @pytest.fixture()

@@ -10,16 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dashboard_fixtures
 import pytest
 from dashboard_fixtures import DashboardData, open_page, texts
 
 from helpers import copy_run
-from siamese.jobs import JOB_SUFFIX, list_jobs
+from siamese.runs.jobs import JOB_SUFFIX, list_jobs
 
-# The fixtures live in dashboard_fixtures.py: conftest.py belongs to the core package's tests.
-dashboard_data = dashboard_fixtures.dashboard_data
-dashboard_env = dashboard_fixtures.dashboard_env
 BOX = "Choose representatives when training ends"
 
 
@@ -31,7 +27,7 @@ def test_the_box_is_on_by_default(dashboard_env: DashboardData):
 
 
 def finished_job(runs_dir: Path, source: Path, represent: bool, with_representatives: bool, pid: int) -> Path:
-    """What a training job leaves on disk: its run folder and its job file (as siamese.jobs writes them)."""
+    """What a training job leaves on disk: its run folder and its job file (as siamese.runs.jobs writes them)."""
     run_dir = runs_dir / "run-done"
     if with_representatives:
         shutil.copytree(source, run_dir)

@@ -21,10 +21,10 @@ import pytest
 from dashboard_fixtures import DASHBOARD, crashed, png_bytes, texts
 from streamlit.testing.v1 import AppTest
 
+from helpers import DEMO_RUN
 from siamese.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "sample_data" / "demo_run"
 DATA = REPO / "sample_data" / "thermal_faces"
 TEST_IMAGE = DATA / "test" / "person_01" / "person_01_025.png"
 
@@ -162,7 +162,7 @@ NEEDS_MODEL = {"shape-not-the-models"}
 def demo_copy(tmp_path: Path) -> Path:
     """A copy of the demo run whose train_dir still reaches the committed training folder."""
     run = tmp_path / "runs" / "demo_run"
-    shutil.copytree(DEMO, run)
+    shutil.copytree(DEMO_RUN, run)
     info = json.loads((run / "run.json").read_text())
     info["config"]["train_dir"] = os.path.relpath(DATA / "train", run)
     (run / "run.json").write_text(json.dumps(info))
@@ -281,7 +281,7 @@ def test_damaged_run_on_the_dashboard_is_a_plain_error(dashboard_on_copy: Path, 
 def test_committed_demo_run_validates():
     from siamese import load_run
 
-    run = load_run(DEMO)
+    run = load_run(DEMO_RUN)
     run.representatives()
     embeddings, labels = run.representative_embeddings()
     assert embeddings.shape == (16, 512) and sorted(labels.tolist()) == list(range(16))
@@ -336,8 +336,8 @@ def test_choose_representatives_does_not_follow_train_dir_outside_the_roots(dash
 
 
 def test_the_schema_knows_every_method_and_rule():
-    from siamese import schema
-    from siamese.representatives import METHODS
-    from siamese.scoring import RULES
+    from siamese.maps.representatives import METHODS
+    from siamese.runs import schema
+    from siamese.scoring.rules import RULES
 
-    assert schema.METHODS == METHODS and schema.RULES == RULES
+    assert schema.METHODS is METHODS and schema.RULES is RULES  # one source for each

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from siamese import limits
-from siamese.data import decode_image, parse_shape
+from siamese.data.folders import decode_image, parse_shape
 from siamese.errors import SiameseError
 
 

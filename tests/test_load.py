@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import dashboard_fixtures
 import pytest
 from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, wait_idle
 
 import siamese
 
 pytestmark = pytest.mark.browser
-dashboard_data = dashboard_fixtures.dashboard_data
-server = dashboard_fixtures.server
-browser = dashboard_fixtures.browser
 SESSIONS = 10
 # The sum of the per-class table's `unknown` column (known images rejected as unknown). The
 # table draws on a canvas; its accessible table holds the cells of the rows on screen (every

@@ -10,7 +10,7 @@ import roots
 import streamlit as st
 
 import siamese
-from siamese.compare import SETTINGS
+from siamese.scoring.compare_runs import SETTINGS
 
 BEST = "background-color: #d8f3dc; font-weight: 600"
 DIFFERS = "background-color: #fff3bf"

@@ -11,11 +11,11 @@ import pickers
 import roots
 import streamlit as st
 import thermal_views
+import view_selection as selection
 import widgets
 
 import siamese
-from siamese import selection
-from siamese.jobs import unique_run_name
+from siamese.runs.jobs import unique_run_name
 
 SPLIT_DONE_KEY = "_split_done"
 

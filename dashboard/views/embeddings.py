@@ -10,12 +10,12 @@ import map_selection
 import messages
 import pickers
 import streamlit as st
+import view_selection as selection
 import widgets
 
 import siamese
-from siamese import selection
-from siamese.maps import is_recorded
-from siamese.representatives import METHODS
+from siamese.maps.representatives import METHODS
+from siamese.maps.training_maps import is_recorded
 
 MAP_KEY = "embedding_map"
 METHOD_LABELS = {"tsne-medoid": "t-SNE medoid (as the original)", "medoid": "embedding-space medoid"}

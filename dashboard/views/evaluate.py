@@ -16,11 +16,11 @@ import pandas as pd
 import pickers
 import roots
 import streamlit as st
+import view_selection as selection
 import widgets
 
 import siamese
-from siamese import selection
-from siamese.metrics import per_class_confusion, top_confusions
+from siamese.scoring.metrics import per_class_confusion, top_confusions
 
 RULE_COLUMNS = {"rule": "rule", "accuracy": "accuracy", "identified_rate": "identified", "false_reject_rate": "known rejected",
                 "rejection_rate": "strangers rejected", "auroc_unknown": "AUROC", "threshold": "its threshold"}
@@ -53,7 +53,7 @@ if test_dir is None:
     st.stop()
 
 try:
-    foreign = pickers.foreign_classes(loaders.scan(str(test_dir)).class_names, run.class_names)
+    foreign = pickers.unknown_classes(loaders.scan(str(test_dir)).class_names, run.class_names)
 except siamese.SiameseError as exc:
     st.error(messages.user_message(exc))
     st.stop()

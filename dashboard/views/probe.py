@@ -11,12 +11,12 @@ import pickers
 import roots
 import streamlit as st
 import thermal_views
+import view_selection as selection
 import widgets
 
 import siamese
-from siamese import selection
-from siamese.neighbours import nearest_training_images
-from siamese.probe import NARROW_MARGIN, calibration_reject_rate
+from siamese.scoring.neighbours import nearest_training_images
+from siamese.scoring.probe import NARROW_MARGIN, calibration_reject_rate
 
 NEAREST_SHOWN = 3
 

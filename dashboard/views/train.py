@@ -1,6 +1,6 @@
 """Train: every training setting, Start and Cancel, and live progress of background trainings.
 
-Training runs as its own OS process (``siamese.jobs``) writing into ``runs/<name>/``;
+Training runs as its own OS process (``siamese.runs.jobs``) writing into ``runs/<name>/``;
 this page only reads that folder, so a training survives navigation, a browser reload
 and even a dashboard restart, and the page shows it again on return.
 """
@@ -16,9 +16,9 @@ import streamlit as st
 import thermal_views
 
 import siamese
-from siamese.config import PRECISIONS
-from siamese.data import parse_shape
-from siamese.jobs import ACTIVE_STATES, Job, cancel_training, list_jobs, start_training, unique_run_name
+from siamese.data.folders import parse_shape
+from siamese.runs.jobs import ACTIVE_STATES, Job, cancel_training, list_jobs, start_training, unique_run_name
+from siamese.training.config import PRECISIONS
 
 ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4

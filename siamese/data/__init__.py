@@ -1,0 +1,1 @@
+"""Image datasets read-only: class folders, decoding, thermal pixel units, palettes, splits."""

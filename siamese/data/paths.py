@@ -1,0 +1,12 @@
+"""Whether one path lies inside another (or is it), with ``..`` and symbolic links resolved."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is ``folder`` or lies somewhere under it, both resolved first."""
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents

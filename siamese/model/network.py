@@ -1,0 +1,217 @@
+"""The siamese network: embedding network, Euclidean distance layer, contrastive loss."""
+
+from __future__ import annotations
+
+from siamese.data.folders import Shape
+from siamese.errors import SiameseError
+from siamese.model.backend import keras, kernels, tf
+from siamese.scoring.distances import EPSILON
+from siamese.training.config import PRECISIONS, TrainConfig
+
+layers, ops = keras.layers, keras.ops
+
+ORIGINAL_PAIR_THRESHOLD = 0.2  # the original scored pairs as "same" below this distance
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+class EuclideanDistance(layers.Layer):
+    """d(a, b) = sqrt(max(sum((a - b)^2), eps)), one value per pair, shape (N, 1)."""
+
+    def call(self, a, b):
+        squared = ops.sum(ops.square(a - b), axis=1, keepdims=True)
+        return ops.sqrt(ops.maximum(squared, EPSILON))
+
+    def compute_output_shape(self, a_shape, b_shape):
+        return (a_shape[0], 1)
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+class ContrastiveLoss(keras.losses.Loss):
+    """mean(y * d^2 + (1 - y) * max(margin - d, 0)^2), y = 1 for a same-class pair."""
+
+    def __init__(self, margin: float = TrainConfig.margin, name: str = "contrastive_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin = float(margin)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(ops.reshape(y_true, ops.shape(y_pred)), y_pred.dtype)
+        positive = ops.square(y_pred)
+        negative = ops.square(ops.maximum(self.margin - y_pred, 0.0))
+        return y_true * positive + (1.0 - y_true) * negative
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin}
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+def pair_accuracy(y_true, y_pred):
+    """Share of pairs judged right with the original's fixed rule: same when d < 0.2."""
+    same = ops.cast(y_pred < ORIGINAL_PAIR_THRESHOLD, "float32")
+    return ops.mean(ops.cast(ops.equal(same, ops.cast(ops.reshape(y_true, ops.shape(same)), "float32")), "float32"))
+
+
+def plan_architecture(input_shape: Shape) -> list[dict]:
+    """The reference base network, adapted to the input so no layer shrinks it below 1x1.
+
+    The reference stack (for 60x80x3): DepthwiseConv2D 16x16 stride 3 (same, relu) ->
+    Conv2D 32 1x1 -> MaxPool 2 -> SeparableConv2D 128 3x3 -> MaxPool 2 ->
+    SeparableConv2D 256 3x3 -> MaxPool 2 -> Flatten -> Dense 512 (sigmoid).
+
+    Adaptations, each recorded in the plan: inputs smaller than the reference's 60
+    pixels on the short side get a depthwise kernel and stride scaled down with it
+    (16x16 stride 3 would reduce 28x28 to 10x10 in one step); one-channel images get
+    three depthwise filters, as the reference has for gray stored as RGB; a 3x3
+    convolution switches to "same" padding when its input is under 3 pixels on a side;
+    a pooling layer is dropped when its input is under 2.
+    """
+    height, width, channels = input_shape
+    scale = min(height, width) / 60.0
+    kernel, stride = (16, 3) if scale >= 0.8 else (max(3, round(16 * scale)), max(1, round(3 * scale)))
+
+    def conv_out(size: int, kernel: int, stride: int, padding: str) -> int:
+        return -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
+
+    plan: list[dict] = []
+    h, w = conv_out(height, kernel, stride, "same"), conv_out(width, kernel, stride, "same")
+    multiplier = 3 if channels == 1 else 1
+    plan.append({"layer": "DepthwiseConv2D", "kernel": kernel, "strides": stride, "padding": "same", "depth_multiplier": multiplier, "output": [h, w]})
+    plan.append({"layer": "Conv2D", "filters": 32, "kernel": 1, "output": [h, w]})
+    for filters in (None, 128, 256):
+        if filters is not None:
+            padding = "valid" if min(h, w) >= 3 else "same"
+            h, w = conv_out(h, 3, 1, padding), conv_out(w, 3, 1, padding)
+            plan.append({"layer": "SeparableConv2D", "filters": filters, "kernel": 3, "padding": padding, "output": [h, w]})
+        if min(h, w) >= 2:
+            h, w = h // 2, w // 2
+            plan.append({"layer": "MaxPooling2D", "pool": 2, "output": [h, w]})
+        else:
+            plan.append({"layer": "MaxPooling2D", "skipped": True, "output": [h, w]})
+    plan.append({"layer": "Flatten", "output": [h * w * 256]})
+    plan.append({"layer": "Dense", "units": 512, "activation": "sigmoid", "output": [512]})
+    return plan
+
+
+def preferred_precision() -> str:
+    """``mixed_bfloat16`` where the CPU computes bfloat16 natively, else ``float32``.
+
+    On a CPU with AVX512-BF16 or AMX a training step takes half the time in mixed
+    bfloat16 (measured: 111 ms -> 51 ms for 64 pairs), through oneDNN's kernels; with
+    Eigen's kernels, or on a CPU without those instructions, bfloat16 is emulated and
+    slower, and GPUs are left to float32 here.
+    """
+    if tf.config.list_physical_devices("GPU"):
+        return "float32"
+    cpu = kernels()
+    return "mixed_bfloat16" if cpu.bfloat16 and cpu.onednn else "float32"
+
+
+def resolve_precision(precision: str) -> str:
+    """The precision to build a network in: one of ``PRECISIONS``, ``auto`` resolved by
+    ``preferred_precision``.
+
+    Raises:
+        SiameseError: ``precision`` is not one of ``PRECISIONS``.
+    """
+    if precision not in PRECISIONS:
+        raise SiameseError(f"precision {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
+    return preferred_precision() if precision == "auto" else precision
+
+
+def build_embedding_network(input_shape: Shape, precision: str = "float32") -> keras.Model:
+    """The base network that maps one image to its 512-d embedding.
+
+    Args:
+        input_shape: (H, W, C) of the images.
+        precision: ``float32``, or ``mixed_bfloat16`` to compute the convolutions in
+            bfloat16 with float32 weights (for training). The last Dense layer stays
+            float32 so embeddings, distances and the loss keep full precision.
+    """
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = inputs
+    for spec in plan_architecture(input_shape):
+        kind = spec["layer"]
+        if kind == "DepthwiseConv2D":
+            x = layers.DepthwiseConv2D(
+                spec["kernel"], strides=spec["strides"], padding="same", depth_multiplier=spec["depth_multiplier"], activation="relu",
+                dtype=precision,
+            )(x)
+        elif kind == "Conv2D":
+            x = layers.Conv2D(spec["filters"], 1, activation="relu", dtype=precision)(x)
+        elif kind == "SeparableConv2D":
+            x = layers.SeparableConv2D(spec["filters"], 3, padding=spec["padding"], activation="relu", dtype=precision)(x)
+        elif kind == "MaxPooling2D" and not spec.get("skipped"):
+            x = layers.MaxPooling2D(2, dtype=precision)(x)
+        elif kind == "Flatten":
+            x = layers.Flatten(dtype=precision)(x)
+        elif kind == "Dense":
+            x = layers.Dense(spec["units"], activation=spec["activation"], dtype="float32")(x)
+    return keras.Model(inputs, x, name="embedding")
+
+
+def as_float32(embedding: keras.Model) -> keras.Model:
+    """The same embedding network computing in float32 (weights are float32 either way).
+
+    Inference always runs in float32, so embeddings do not depend on the precision a
+    run was trained in, nor on whether the CPU has bfloat16 instructions.
+    """
+    if all(layer.dtype_policy.name == "float32" for layer in embedding.layers):
+        return embedding
+    plain = build_embedding_network(tuple(embedding.input_shape[1:]))
+    plain.set_weights(embedding.get_weights())
+    return plain
+
+
+def build_siamese(embedding: keras.Model) -> keras.Model:
+    """Two weight-sharing copies of ``embedding`` joined by the Euclidean distance (in float32)."""
+    shape = embedding.input_shape[1:]
+    left = keras.Input(shape=shape, name="left")
+    right = keras.Input(shape=shape, name="right")
+    distance = EuclideanDistance(name="distance", dtype="float32")(embedding(left), embedding(right))
+    return keras.Model([left, right], distance, name="siamese")
+
+
+def compile_siamese(model: keras.Model, margin: float, learning_rate: float) -> None:
+    """Compile with Adam, the contrastive loss and the original's pair accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=ContrastiveLoss(margin),
+        metrics=[pair_accuracy],
+    )
+
+
+def count_macs(embedding: keras.Model) -> int:
+    """Multiply-accumulates of one forward pass of the embedding network."""
+    total = 0
+    for layer in embedding.layers:
+        out = layer.output.shape
+        if isinstance(layer, layers.DepthwiseConv2D):
+            k = layer.kernel_size
+            total += out[1] * out[2] * out[3] * k[0] * k[1]
+        elif isinstance(layer, layers.SeparableConv2D):
+            k = layer.kernel_size
+            cin = layer.input.shape[-1]
+            total += out[1] * out[2] * cin * k[0] * k[1] + out[1] * out[2] * cin * out[3]
+        elif isinstance(layer, layers.Conv2D):
+            k = layer.kernel_size
+            total += out[1] * out[2] * out[3] * k[0] * k[1] * layer.input.shape[-1]
+        elif isinstance(layer, layers.Dense):
+            total += layer.input.shape[-1] * out[-1]
+    return int(total)
+
+
+def load_siamese(path) -> keras.Model:
+    """Load a saved siamese model in Keras safe mode.
+
+    Safe mode refuses Lambda layers and any other serialized Python code, so opening a
+    model file never runs code from it; unregistered classes fail to load.
+
+    Raises:
+        SiameseError: the file is missing or is not a model this tool can load safely.
+    """
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except FileNotFoundError:
+        raise SiameseError(f"model file {path} does not exist; train the run again") from None
+    except Exception as exc:  # Keras raises many types for a bad or unsafe file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise SiameseError(f"model file {path} cannot be loaded safely ({first}); only models saved by this tool are accepted") from None

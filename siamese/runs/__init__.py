@@ -1,0 +1,1 @@
+"""Run folders: their layout and schema, reading and listing them, locks, jobs and atomic writes."""

@@ -1,0 +1,1 @@
+"""The synthetic thermal face data set: people, their rendered images, the sample folders."""

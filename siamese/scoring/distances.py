@@ -1,0 +1,76 @@
+"""Euclidean distances between embeddings, per-class distances, and medoids (pure numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# The floor under a squared distance, so its square root has a finite gradient; the
+# model's distance layer (siamese.model.network) imports it from here.
+EPSILON = 1e-7
+
+
+def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances (n, m) between rows, sqrt(max(sum((a-b)^2), eps)) as the model's layer."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.maximum(squared, EPSILON))
+
+
+def class_distances(embeddings: np.ndarray, points: np.ndarray, point_labels: np.ndarray, n_classes: int, k: int = 1) -> np.ndarray:
+    """Per class, the distance to that class's points: shape (n, n_classes).
+
+    With ``k`` = 1 the distance to the class's nearest point (a class with K
+    representatives is scored by the nearest of them); with larger ``k`` the mean
+    distance to its k nearest points (fewer when the class has fewer). A class without
+    points gets an infinite distance.
+    """
+    return per_class(pairwise_distances(embeddings, points), point_labels, n_classes, k)
+
+
+def per_class(dist: np.ndarray, point_labels: np.ndarray, n_classes: int, k: int = 1) -> np.ndarray:
+    """``class_distances`` from a distance matrix (n, P) to labelled points."""
+    out = np.full((len(dist), n_classes), np.inf)
+    for c in range(n_classes):
+        members = np.flatnonzero(point_labels == c)
+        if not members.size:
+            continue
+        d = dist[:, members]
+        if k <= 1:
+            out[:, c] = d.min(axis=1)
+        else:
+            take = min(k, members.size)
+            out[:, c] = np.partition(d, take - 1, axis=1)[:, :take].mean(axis=1)
+    return out
+
+
+def medoids(points: np.ndarray, k: int = 1) -> np.ndarray:
+    """Indices of k medoids of ``points`` (n, d), chosen greedily (PAM's BUILD step).
+
+    The first is the point with the smallest total distance to all others (the
+    medoid); each next one is the point that most lowers the total distance of every
+    point to its nearest chosen medoid. With k >= n every point is returned.
+    """
+    n = len(points)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    dist = pairwise_distances(points, points)
+    np.fill_diagonal(dist, 0.0)
+    chosen = [int(np.argmin(dist.sum(axis=1)))]
+    nearest = dist[chosen[0]].copy()
+    while len(chosen) < min(k, n):
+        cost = np.minimum(dist, nearest[None, :]).sum(axis=1)
+        cost[chosen] = np.inf
+        best = int(np.argmin(cost))
+        chosen.append(best)
+        nearest = np.minimum(nearest, dist[best])
+    return np.asarray(chosen, np.int64)
+
+
+def class_medoids(points: np.ndarray, labels: np.ndarray, k: int = 1) -> np.ndarray:
+    """Indices (into ``points``) of k medoids per class, class by class in label order."""
+    chosen = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        chosen.append(members[medoids(points[members], k)])
+    return np.concatenate(chosen)
