@@ -119,12 +119,19 @@ def test_train_starts_a_background_run_that_finishes_and_is_listed(dashboard_env
     at.selectbox(key="train_data").set_value(str((dashboard_env.data / "train").resolve()))
     at.number_input[0].set_value(1)  # epochs
     at.number_input[1].set_value(8)  # batch size
+    # The data fixture is shared by the session: other tests may have trained into the same folder.
+    before = {job.name for job in list_jobs(dashboard_env.runs_dir)}
     at.button[0].click().run()
     assert not crashed(at) and not at.error, texts(at)
-    jobs = list_jobs(dashboard_env.runs_dir)
+    jobs = [job for job in list_jobs(dashboard_env.runs_dir) if job.name not in before]
     assert len(jobs) == 1 and jobs[0].state in ("starting", "running", "complete")
-    wait_until(lambda: list_jobs(dashboard_env.runs_dir)[0].state not in ACTIVE_STATES, TRAINING_DEADLINE, "the training did not finish")
-    job = list_jobs(dashboard_env.runs_dir)[0]
+    name = jobs[0].name
+
+    def this_job():
+        return next(job for job in list_jobs(dashboard_env.runs_dir) if job.name == name)
+
+    wait_until(lambda: this_job().state not in ACTIVE_STATES, TRAINING_DEADLINE, "the training did not finish")
+    job = this_job()
     assert job.state == "complete", job.log_tail()
 
     at = open_page("train.py")  # a new session (a browser reload) still shows it
