@@ -28,7 +28,7 @@ from siamese.scoring.neighbours import nearest_training_images, training_set
 from siamese.scoring.probe import probe
 from siamese.scoring.raw_pixel_baseline import raw_pixel_accuracy
 from siamese.scoring.rules import RULES
-from siamese.training.config import PRECISIONS, USER_SETTINGS, TrainConfig
+from siamese.training.config import LOSSES, PRECISIONS, USER_SETTINGS, TrainConfig
 from siamese.training.single_process import STRATEGIES, make_strategy, train
 from siamese.workers.supervisor import train_on_workers
 from siamese.workers.worker import DEFAULT_TIMEOUT
@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="the new run folder, e.g. runs/demo")
     p.add_argument("--epochs", type=arguments.positive_int, default=d["epochs"])
     p.add_argument("--batch-size", type=arguments.positive_int, default=d["batch_size"])
+    p.add_argument("--loss", choices=LOSSES, default=d["loss"],
+                   help="training objective: contrastive (random pairs, the original method) or triplet (batch-all triplets in class-balanced batches); docs/objectives.md")
     p.add_argument("--margin", type=arguments.number, default=d["margin"])
     p.add_argument("--lr", dest="learning_rate", type=arguments.number, default=d["learning_rate"],
                    help="Adam learning rate (the original used 0.0008 at batch 5; see README)")

@@ -1,4 +1,4 @@
-"""The siamese network: embedding network, Euclidean distance layer, contrastive loss."""
+"""The siamese network: embedding network, Euclidean distance layer, contrastive and triplet losses."""
 
 from __future__ import annotations
 
@@ -48,6 +48,55 @@ def pair_accuracy(y_true, y_pred):
     """Share of pairs judged right with the original's fixed rule: same when d < 0.2."""
     same = ops.cast(y_pred < ORIGINAL_PAIR_THRESHOLD, "float32")
     return ops.mean(ops.cast(ops.equal(same, ops.cast(ops.reshape(y_true, ops.shape(same)), "float32")), "float32"))
+
+
+def pairwise_distances(embeddings):
+    """Euclidean distances between every two rows of ``embeddings``, shape (N, N)."""
+    squared = ops.sum(ops.square(embeddings), axis=1)
+    d2 = squared[:, None] - 2.0 * ops.matmul(embeddings, ops.transpose(embeddings)) + squared[None, :]
+    return ops.sqrt(ops.maximum(d2, EPSILON))
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+class TripletLoss(keras.losses.Loss):
+    """The batch-all triplet loss (Hermans, Beyer and Leibe, 2017): every (anchor, positive,
+    negative) of the batch with anchor and positive of one class and the negative of
+    another, max(d(a, p) - d(a, n) + margin, 0) averaged over the triplets where it is
+    above 0. One value per batch.
+
+    ``y_true`` holds each image's class, ``y_pred`` its embedding. Measured: the
+    batch-hard variant (one hardest positive and negative per anchor) collapsed this
+    network from its first epoch (all embeddings within 1e-5 of each other, where the
+    distance's floor gives no gradient); batch-all does not (docs/objectives.md).
+    """
+
+    def __init__(self, margin: float = TrainConfig.margin, name: str = "triplet_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin = float(margin)
+
+    def call(self, y_true, y_pred):
+        labels = ops.reshape(ops.cast(y_true, "float32"), (-1,))
+        same = ops.cast(ops.equal(labels[:, None], labels[None, :]), "float32")
+        positive = same - ops.eye(ops.shape(labels)[0], dtype="float32")
+        negative = 1.0 - same
+        distances = pairwise_distances(ops.cast(y_pred, "float32"))
+        valid = positive[:, :, None] * negative[:, None, :]
+        losses = ops.maximum(distances[:, :, None] - distances[:, None, :] + self.margin, 0.0) * valid
+        return ops.sum(losses) / ops.maximum(ops.sum(ops.cast(losses > 1e-9, "float32")), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin}
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+def pair_accuracy_in_batch(y_true, y_pred):
+    """``pair_accuracy`` over every two images of a batch (the triplet loss's batches of images, not pairs)."""
+    labels = ops.reshape(ops.cast(y_true, "float32"), (-1,))
+    same = ops.cast(ops.equal(labels[:, None], labels[None, :]), "float32")
+    judged_same = ops.cast(pairwise_distances(ops.cast(y_pred, "float32")) < ORIGINAL_PAIR_THRESHOLD, "float32")
+    off_diagonal = 1.0 - ops.eye(ops.shape(labels)[0], dtype="float32")
+    right = ops.cast(ops.equal(judged_same, same), "float32") * off_diagonal
+    return ops.sum(right) / ops.maximum(ops.sum(off_diagonal), 1.0)
 
 
 def plan_architecture(input_shape: Shape) -> list[dict]:
@@ -176,6 +225,16 @@ def compile_siamese(model: keras.Model, margin: float, learning_rate: float) -> 
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=ContrastiveLoss(margin),
         metrics=[pair_accuracy],
+    )
+
+
+def compile_triplet(embedding: keras.Model, margin: float, learning_rate: float) -> None:
+    """Compile the embedding network itself with Adam and the batch-all triplet loss; its
+    history keeps the column ``pair_accuracy`` (over every two images of a batch)."""
+    embedding.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=TripletLoss(margin),
+        metrics=[keras.metrics.MeanMetricWrapper(pair_accuracy_in_batch, name="pair_accuracy")],
     )
 
 

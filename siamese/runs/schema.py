@@ -23,6 +23,7 @@ from siamese.data.paths import inside
 from siamese.errors import Remedy, SiameseError, refusal
 from siamese.limits import MAX_ARRAY_FILE_BYTES, MAX_JSON_BYTES, MAX_JSON_DEPTH, check_input_shape
 from siamese.scoring.rules import RULES
+from siamese.training.config import LOSSES
 
 FORMAT_VERSION = 1
 KNOWN_FORMAT_VERSIONS = (1,)
@@ -156,6 +157,7 @@ def validate_run_info(info: dict[str, Any], path: Path) -> None:
         _optional(config, key, _is_number, path, f"config.{key}", "a number", RETRAIN)
     _optional(config, "augment", lambda v: isinstance(v, bool), path, "config.augment", "true or false", RETRAIN)
     _optional(config, "precision", lambda v: isinstance(v, str), path, "config.precision", "a precision name", RETRAIN)
+    _optional(config, "loss", lambda v: v in LOSSES, path, "config.loss", " or ".join(LOSSES), RETRAIN)
     shape = config.get("input_shape")
     _check(isinstance(shape, list) and len(shape) == 3 and all(_is_int(v) for v in shape), path, "config.input_shape",
            shape, "three whole numbers (height, width, channels)", RETRAIN)

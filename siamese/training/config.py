@@ -17,12 +17,18 @@ from siamese.limits import check_input_shape, check_seed
 # command line and the dashboard's form can offer them without loading TensorFlow.
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
+# Training objectives (docs/objectives.md): ``contrastive`` on random pairs (the original
+# method), ``triplet``: every triplet of class-balanced batches (batch-all), of
+# ``IMAGES_PER_CLASS`` images of each of batch_size / IMAGES_PER_CLASS classes.
+LOSSES = ("contrastive", "triplet")
+IMAGES_PER_CLASS = 4
+
 # The settings a user chooses (command-line options, the dashboard's form); training
 # fills in the other fields (classes, fingerprint, image counts).
 USER_SETTINGS = (
     "train_dir", "epochs", "batch_size", "margin", "learning_rate", "input_shape", "seed",
     "validation_split", "val_dir", "precision", "calibration_split", "augment",
-    "unit", "window", "palette",
+    "unit", "window", "palette", "loss",
 )
 
 
@@ -47,6 +53,7 @@ class TrainConfig:
     unit: str = "counts"
     window: list[float] | None = None
     palette: str | None = None
+    loss: str = "contrastive"  # LOSSES; old runs lack it: they trained with the contrastive loss
     class_names: list[str] = field(default_factory=list)
     data_fingerprint: str = ""
     n_train: int = 0
@@ -61,6 +68,7 @@ class TrainConfig:
             (self.margin > 0, "margin", self.margin, "a positive number such as 0.6"),
             (0 < self.learning_rate < 1, "learning rate", self.learning_rate, "a number between 0 and 1 such as 0.0008"),
             (0 <= self.validation_split < 1, "validation split", self.validation_split, "a fraction between 0 and 1 such as 0.2"),
+            (self.loss in LOSSES, "loss", self.loss, " or ".join(LOSSES)),
             (self.precision in PRECISIONS, "precision", self.precision, ", ".join(PRECISIONS[:-1]) + " or " + PRECISIONS[-1]),
             (0 <= self.calibration_split < 0.5, "calibration split", self.calibration_split, "a fraction from 0 (off) to below 0.5 such as 0.15"),
             (self.validation_split + self.calibration_split < 0.9, "validation plus calibration split", self.validation_split + self.calibration_split,

@@ -41,3 +41,34 @@ def make_pairs(labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray
             right += [b, negative]
             same += [1.0, 0.0]
     return np.asarray(left, np.int64), np.asarray(right, np.int64), np.asarray(same, np.float32)
+
+
+def balanced_batches(labels: np.ndarray, batch_size: int, images_per_class: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch of class-balanced batches for the triplet loss (P classes x K images each).
+
+    Each batch holds ``K = images_per_class`` images of each of ``P = batch_size // K``
+    classes drawn at random (all classes when there are fewer; K then grows so a batch
+    still holds about ``batch_size`` images), so every image has same-class and
+    other-class partners inside its batch to mine triplets from. A class with fewer than
+    K images lends some twice. An epoch shows as many images as the contrastive loss's
+    pairs hold (two per image): about ``2 * len(labels) / batch_size`` batches.
+
+    Returns:
+        Image indices of each batch.
+    """
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    if classes.size < 2:
+        raise ValueError("balanced batches need at least two classes")
+    members = {c: np.flatnonzero(labels == c) for c in classes}
+    k = max(2, images_per_class)
+    p = min(classes.size, max(2, batch_size // k))
+    if p == classes.size:
+        k = max(k, batch_size // p)
+    n_batches = max(1, -(-2 * labels.size // (p * k)))
+    batches = []
+    for _ in range(n_batches):
+        chosen = rng.choice(classes, size=p, replace=False)
+        batch = [rng.choice(members[c], size=k, replace=members[c].size < k) for c in chosen]
+        batches.append(np.concatenate(batch).astype(np.int64))
+    return batches

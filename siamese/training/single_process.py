@@ -20,9 +20,9 @@ from siamese.runs.layout import MODEL_FILE, cancel_requested, clear_cancel_reque
 from siamese.runs.locks import claim_run_dir
 from siamese.runs.store import Run
 from siamese.training.augment import augment
-from siamese.training.config import TrainConfig
+from siamese.training.config import IMAGES_PER_CLASS, TrainConfig
 from siamese.training.loop import RunRecord, describe_data, has_validation_pairs, new_info
-from siamese.training.pairs import make_pairs
+from siamese.training.pairs import balanced_batches, make_pairs
 from siamese.training.training_set import TrainingData, load_training_data
 
 
@@ -77,6 +77,36 @@ def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch
     return dataset.with_options(options)
 
 
+def balanced_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool, augmented: bool = False):
+    """A ``tf.data`` pipeline of (images, classes) batches for the triplet loss: class-balanced
+    batches (``siamese.training.pairs.balanced_batches``), fresh every epoch when
+    ``resample``; gathered, augmented and prefetched as ``pair_dataset`` does."""
+    # deferred: TensorFlow takes seconds to load; `import siamese` does not need it
+    from siamese.model.backend import tf
+
+    rng = np.random.default_rng(seed)
+    fixed = None if resample else balanced_batches(labels, batch_size, IMAGES_PER_CLASS, rng)
+    n_batches = len(balanced_batches(labels, batch_size, IMAGES_PER_CLASS, np.random.default_rng(0)))
+
+    def batches():
+        for take in fixed if fixed is not None else balanced_batches(labels, batch_size, IMAGES_PER_CLASS, rng):
+            yield rows[take], labels[take].astype(np.float32), rng.integers(2**63)
+
+    def gather(index, batch_seed):
+        x = np.asarray(images[index], np.float32)
+        return augment(x, np.random.default_rng(batch_seed)) if augmented else x
+
+    def load(index, classes, batch_seed):
+        x = tf.numpy_function(gather, [index, batch_seed], tf.float32, stateful=False)
+        x.set_shape([None, *images.shape[1:]])
+        return x, classes
+
+    signature = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.float32), tf.TensorSpec([], tf.int64))
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
+    return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
 def _recorder_class():
     # deferred: a Keras callback class can only be defined once TensorFlow is loaded
     from siamese.model.backend import keras
@@ -84,8 +114,9 @@ def _recorder_class():
     class RunRecorder(keras.callbacks.Callback):
         """Records every epoch in the run (``siamese.training.loop.RunRecord``) and honours cancel."""
 
-        def __init__(self, record: RunRecord):
+        def __init__(self, record: RunRecord, saved=None):
             super().__init__()
+            self.saved = saved  # the model written to the run (default: the one trained)
             self.record, self.run_dir = record, record.run_dir
             self.started = time.monotonic()
             self.cancelled = False
@@ -98,7 +129,7 @@ def _recorder_class():
 
         def on_epoch_end(self, epoch, logs=None):
             self.record.end_epoch(epoch, logs or {}, time.monotonic() - self.started,
-                                  lambda: atomic_write(self.run_dir / MODEL_FILE, lambda tmp: self.model.save(tmp), suffix=".keras"))
+                                  lambda: atomic_write(self.run_dir / MODEL_FILE, lambda tmp: (self.saved or self.model).save(tmp), suffix=".keras"))
 
     return RunRecorder
 
@@ -195,7 +226,14 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     describe_data(config, run_dir, data)
     # deferred: siamese.model.network imports TensorFlow, which takes seconds to load
     from siamese.model.backend import keras
-    from siamese.model.network import build_embedding_network, build_siamese, compile_siamese, plan_architecture, resolve_precision
+    from siamese.model.network import (
+        build_embedding_network,
+        build_siamese,
+        compile_siamese,
+        compile_triplet,
+        plan_architecture,
+        resolve_precision,
+    )
 
     config.precision = resolve_precision(config.precision)
     keras.utils.set_random_seed(config.seed)
@@ -205,19 +243,26 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     record.write_info()
     try:
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+        triplet = config.loss == "triplet"
         with scope:
-            model = build_siamese(build_embedding_network(data.input_shape, config.precision))
-            compile_siamese(model, config.margin, config.learning_rate)
+            embedding = build_embedding_network(data.input_shape, config.precision)
+            model = build_siamese(embedding)  # what the run keeps, whatever the objective
+            if triplet:
+                compile_triplet(embedding, config.margin, config.learning_rate)
+            else:
+                compile_siamese(model, config.margin, config.learning_rate)
+        batches = balanced_dataset if triplet else pair_dataset
         train_labels = data.labels[data.train_rows]
-        train_batches = pair_dataset(data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True, augmented=config.augment)
+        train_batches = batches(data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True, augmented=config.augment)
         val_batches = None
         val_labels = data.labels[data.val_rows]
         if has_validation_pairs(val_labels):
-            val_batches = pair_dataset(data.images, data.val_rows, val_labels, config.batch_size, config.seed + 1, resample=False)
-        recorder = _recorder_class()(record)
+            val_batches = batches(data.images, data.val_rows, val_labels, config.batch_size, config.seed + 1, resample=False)
+        recorder = _recorder_class()(record, saved=model)
+        trained = embedding if triplet else model
         try:
             with ctrl_c_stops(recorder):
-                model.fit(
+                trained.fit(
                     train_batches,
                     validation_data=val_batches,
                     epochs=config.epochs,

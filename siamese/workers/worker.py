@@ -88,6 +88,8 @@ def train_multiworker(config: TrainConfig, run_dir: str | os.PathLike[str], clus
             that cannot be used, or a lost worker (the chief's run then reads failed).
     """
     config.validate()
+    if config.loss != "contrastive":
+        raise SiameseError(f"the {config.loss} loss trains in one process only; leave out --workers, or train with --loss contrastive")
     run_dir = Path(run_dir)
     beat = Heartbeat(os.environ.get(HEARTBEAT_ENV))
     beat("local")
