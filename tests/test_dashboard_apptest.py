@@ -142,6 +142,23 @@ def test_train_starts_a_background_run_that_finishes_and_is_listed(dashboard_env
     assert any(option.startswith(f"{dashboard_env.runs_dir.name}/{job.run_dir.name} ") for option in at.sidebar.selectbox(key="_run_picker").options)
 
 
+def test_the_train_form_trains_with_the_chosen_objective(dashboard_env: DashboardData):
+    at = open_page("train.py")
+    at.selectbox(key="train_data").set_value(str((dashboard_env.data / "train").resolve()))
+    at.number_input[0].set_value(1)  # epochs
+    at.number_input[1].set_value(8)  # batch size
+    next(box for box in at.selectbox if box.label == "Objective").set_value("triplet")
+    before = {job.name for job in list_jobs(dashboard_env.runs_dir)}
+    at.button[0].click().run()
+    assert not crashed(at) and not at.error, texts(at)
+    job = next(job for job in list_jobs(dashboard_env.runs_dir) if job.name not in before)
+    assert job.info["command"][job.info["command"].index("--loss") + 1] == "triplet"
+    wait_until(lambda: next(j for j in list_jobs(dashboard_env.runs_dir) if j.name == job.name).state not in ACTIVE_STATES,
+               TRAINING_DEADLINE, "the training did not finish")
+    run = next(j for j in list_jobs(dashboard_env.runs_dir) if j.name == job.name).run()
+    assert run.status == "complete" and run.config.loss == "triplet", job.log_tail()
+
+
 def test_embeddings_injected_selection_shows_images_and_a_map_is_cached(dashboard_env: DashboardData, monkeypatch):
     at = open_page("embeddings.py")
     table = siamese.load_run(dashboard_env.run).training_map()

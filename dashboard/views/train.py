@@ -18,23 +18,29 @@ import thermal_views
 import siamese
 from siamese.data.folders import parse_shape
 from siamese.runs.jobs import ACTIVE_STATES, Job, cancel_training, list_jobs, start_training, unique_run_name
-from siamese.training.config import PRECISIONS
+from siamese.training.config import LOSSES, PRECISIONS
 
 ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4
 DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
+LOSS_LABELS = {"contrastive": "contrastive (pairs)", "triplet": "triplet (batch-all)"}
 PRECISION_LABELS = {"auto": "auto (bfloat16 where the CPU has it)", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
 
 st.title("Train")
 
 with st.form("train"):
-    st.markdown("A siamese network learns an embedding where photos of one person lie close together (contrastive loss).")
+    st.markdown("A siamese network learns an embedding where photos of one person lie close together.")
     dataset = pickers.dataset_select("Training data", key="train_data", default=pickers.selected_dataset())
-    cols = st.columns(4)
+    cols = st.columns(5)
     epochs = cols[0].number_input("Epochs", min_value=1, max_value=1000, value=DEFAULTS.epochs, step=1)
     batch_size = cols[1].number_input("Batch size", min_value=2, max_value=4096, value=DEFAULTS.batch_size, step=1)
     margin = cols[2].number_input("Margin", min_value=0.01, max_value=10.0, value=DEFAULTS.margin, step=0.05, format="%.2f", help="Different-person pairs are pushed at least this far apart.")
     learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=DEFAULTS.learning_rate, step=0.0001, format="%.5f")
+    loss = cols[4].selectbox(
+        "Objective", list(LOSSES), format_func=lambda name: LOSS_LABELS[name],
+        help="What training optimises. Contrastive: random pairs, the original method. Triplet: every triplet of class-balanced batches. "
+             "docs/objectives.md compares them on five datasets.",
+    )
     cols = st.columns(5)
     input_shape = cols[0].text_input("Input shape (H,W,C)", value="", placeholder="blank: the first image's, e.g. 60,80,3", help="Every image is converted and resized to this.")
     seed = cols[1].number_input("Seed", min_value=0, value=DEFAULTS.seed, step=1)
@@ -68,7 +74,7 @@ if start:
         config = siamese.TrainConfig(
             train_dir=str(dataset), epochs=int(epochs), batch_size=int(batch_size), margin=float(margin),
             learning_rate=float(learning_rate), input_shape=list(parse_shape(input_shape)) if input_shape.strip() else None,
-            seed=int(seed), validation_split=float(validation_split), calibration_split=float(calibration_split), augment=bool(augment), precision=precision,
+            seed=int(seed), validation_split=float(validation_split), calibration_split=float(calibration_split), augment=bool(augment), precision=precision, loss=loss,
             **thermal_views.pixel_settings(pixel_inputs),
         )
         roots.runs_root().mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,7 @@ def train_command(config: TrainConfig, run_dir: str | os.PathLike[str], represen
         "--calibration-split", repr(float(config.calibration_split)),
         "--augment" if config.augment else "--no-augment",
         "--precision", config.precision,
+        "--loss", config.loss,
     ]
     if config.input_shape:
         command += ["--input-shape", ",".join(str(int(s)) for s in config.input_shape)]

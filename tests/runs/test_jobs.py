@@ -84,3 +84,21 @@ def test_a_job_asked_to_represent_says_so_in_its_command_line(tmp_path: Path):
     assert "--represent" not in train_command(config, tmp_path / "run")
     command = train_command(config, tmp_path / "run", represent=True)
     assert build_parser().parse_args(command[3:]).represent is True
+
+
+def test_the_job_command_line_gives_back_every_user_setting(tmp_path: Path):
+    """Each setting the form offers reaches the job, none left at its default (the loss once was)."""
+    from siamese.training.config import USER_SETTINGS
+
+    (tmp_path / "val").mkdir()
+    config = TrainConfig(
+        train_dir=str(tmp_path / "data"), epochs=7, batch_size=12, margin=0.9, learning_rate=0.001, input_shape=[32, 40, 3], seed=5,
+        validation_split=0.1, val_dir=str(tmp_path / "val"), precision="float32", calibration_split=0.2, augment=False,
+        unit="kelvin", window=[20.0, 40.0], palette="ironbow", loss="triplet",
+    )
+    args = build_parser().parse_args(train_command(config, tmp_path / "run")[3:])
+    paths = {"train_dir", "val_dir"}
+    for name in set(USER_SETTINGS) - paths:
+        assert getattr(args, name) == getattr(config, name), name
+        assert getattr(config, name) != getattr(TrainConfig(train_dir="x"), name), f"{name} is left at its default in this test"
+    assert {Path(str(getattr(args, name))).resolve() for name in paths} == {Path(getattr(config, name)).resolve() for name in paths}

@@ -1,0 +1,83 @@
+"""Training objectives (train --loss): the triplet loss, its class-balanced batches, and a run
+trained with it working everywhere a contrastive run does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import siamese
+from siamese.errors import SiameseError
+from siamese.runs.schema import validate_run_info
+from siamese.scoring.compare_runs import run_settings
+from siamese.training.pairs import balanced_batches
+from tests.helpers import run_cli
+
+
+def test_balanced_batches_hold_k_images_of_p_classes_and_cover_an_epoch():
+    labels = np.repeat(np.arange(10), [12, 12, 12, 12, 12, 12, 12, 12, 3, 1])
+    batches = balanced_batches(labels, 32, 4, np.random.default_rng(0))
+    assert len(batches) == -(-2 * labels.size // 32)
+    for batch in batches:
+        counts = np.bincount(labels[batch], minlength=10)
+        assert batch.size == 32 and set(counts[counts > 0]) == {4} and np.count_nonzero(counts) == 8
+    # A class with fewer images than K lends some twice; every class is drawn at some point.
+    assert set(np.concatenate([labels[b] for b in batches])) == set(range(10))
+
+
+def test_few_classes_fill_the_batch_with_more_images_each():
+    labels = np.repeat(np.arange(3), 20)
+    batch = balanced_batches(labels, 30, 4, np.random.default_rng(1))[0]
+    assert sorted(np.bincount(labels[batch])) == [10, 10, 10]
+
+
+def test_the_triplet_loss_counts_every_violating_triplet_of_the_batch():
+    from siamese.model.network import TripletLoss
+
+    # Class 0 at 0 and 1 on a line, class 1 at 1.5: triplets (anchor, positive, negative)
+    # (0, 1, 2): d_ap 1 - d_an 1.5 + margin 1 = 0.5; (1, 0, 2): 1 - 0.5 + 1 = 1.5; class 1 has no positive.
+    embeddings = np.array([[0.0], [1.0], [1.5]], np.float32)
+    loss = float(TripletLoss(margin=1.0)(np.array([0, 0, 1], np.float32), embeddings))
+    assert loss == pytest.approx((0.5 + 1.5) / 2, abs=1e-4)
+    # Far apart: no triplet violates the margin, the loss is 0.
+    assert float(TripletLoss(margin=1.0)(np.array([0, 0, 1], np.float32), np.array([[0.0], [0.1], [5.0]], np.float32))) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_triplet_run_records_its_loss_and_works_downstream(tiny_data: Path, tmp_path: Path):
+    run_dir = tmp_path / "triplet"
+    run_cli("train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", "2", "--batch-size", "8", "--loss", "triplet", "--represent")
+    run = siamese.load_run(run_dir)
+    assert run.config.loss == "triplet" and run.has_representatives
+    assert {"loss", "pair_accuracy"} <= set(run.history().columns) and np.isfinite(run.history()["loss"]).all()
+    probe = json.loads(run_cli("probe", str(run_dir), str(next((tiny_data / "test").rglob("*.png"))), "--json").stdout)
+    assert probe["nearest_class"] in run.class_names
+    result = siamese.evaluate(run, tiny_data / "test", tiny_data / "unknown")
+    assert 0 <= result.metrics()["auroc_unknown"] <= 1
+    assert run_settings(run)["loss"] == "triplet"  # what Compare shows
+
+
+def test_an_unknown_loss_is_refused_in_a_sentence(tiny_data: Path, tmp_path: Path):
+    done = run_cli("train", str(tiny_data / "train"), "--out", str(tmp_path / "r"), "--loss", "arcface", check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "--loss" in done.stderr
+    with pytest.raises(SiameseError, match="loss 'nope' is not valid"):
+        siamese.TrainConfig(train_dir=str(tiny_data / "train"), loss="nope").validate()
+
+
+def test_a_run_file_with_an_unknown_loss_is_refused(tiny_run: Path):
+    info = json.loads((tiny_run / "run.json").read_text())
+    assert info["config"].get("loss", "contrastive") == "contrastive"
+    info["config"]["loss"] = "magic"
+    with pytest.raises(SiameseError, match="config.loss"):
+        validate_run_info(info, tiny_run / "run.json")
+
+
+def test_multi_worker_training_refuses_the_triplet_loss(tiny_data: Path, tmp_path: Path):
+    from siamese.workers.cluster import Cluster
+    from siamese.workers.worker import train_multiworker
+
+    config = siamese.TrainConfig(train_dir=str(tiny_data / "train"), loss="triplet")
+    with pytest.raises(SiameseError, match="one process only"):
+        train_multiworker(config, tmp_path / "r", Cluster(("localhost:1",), 0))
