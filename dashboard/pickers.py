@@ -95,6 +95,22 @@ def own_test_set(run: siamese.Run) -> Path | None:
     return roots.sibling_dataset(run, "test")
 
 
+def visible_test_set(run: siamese.Run) -> Path | None:
+    """A test set for ``run`` among the listed datasets: its own (``own_test_set``), else the
+    first listed folder named ``test`` whose classes the run all knows (a run trained on data
+    outside the dashboard's folders still gets one), else None."""
+    own = own_test_set(run)
+    if own is not None:
+        return own
+    known = set(run.class_names)
+    for path in roots.datasets():
+        if path.name == "test":
+            classes = [p.name for p in path.iterdir() if p.is_dir()]
+            if classes and set(classes) <= known:
+                return path
+    return None
+
+
 def _default_dataset(paths: list[Path]) -> Path | None:
     """The chosen run's own data (``run_dataset``); with no run, the first dataset."""
     run = selected_run()

@@ -314,3 +314,12 @@ def test_train_form_starts_from_the_command_line_defaults(dashboard_env: Dashboa
     values = [n.value for n in at.number_input]
     assert values[:4] == [defaults.epochs, defaults.batch_size, defaults.margin, defaults.learning_rate]
     assert any(s.label == "Precision" and s.value == "auto" for s in at.selectbox)
+
+
+def test_the_rule_table_gives_thresholds_to_four_significant_digits(dashboard_env: DashboardData):
+    at = open_page("evaluate.py")
+    assert not crashed(at), texts(at)
+    table = next(t for t in at.table if "its threshold" in t.value.columns)
+    html = str(table.proto)
+    for value in table.value["its threshold"].dropna():
+        assert f"{value:.4g}" in html, html[:500]

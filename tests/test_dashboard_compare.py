@@ -78,3 +78,16 @@ def test_a_test_set_of_other_classes_is_a_sentence_not_an_error(dashboard_env: D
     assert not crashed(at) and not at.error
     assert sum("was not trained on stranger_01, stranger_02 of the test set" in i.value for i in at.info) == 2, texts(at)
     assert "None of the chosen runs can be measured yet" in texts(at)
+
+
+def test_a_run_whose_data_is_outside_the_folders_is_measured_on_a_test_set_the_page_sees(
+        dashboard_env: DashboardData, other_runs: dict[str, Path], tmp_path, monkeypatch):
+    elsewhere = copy_run(dashboard_env.run, tmp_path / "elsewhere")  # trained on a folder the dashboard does not list
+    info = json.loads((elsewhere / "run.json").read_text())
+    info["config"]["train_dir"] = str(tmp_path / "faces_ck" / "train")
+    (elsewhere / "run.json").write_text(json.dumps(info))
+    with_runs(monkeypatch, dashboard_env, other_runs["medoid"], elsewhere)
+    at = open_page("compare.py")
+    at.multiselect[0].set_value([str(elsewhere.resolve()), str(other_runs["medoid"].resolve())]).run()
+    assert at.selectbox(key=f"compare_test:{elsewhere.resolve()}").value == str((dashboard_env.data / "test").resolve())
+    assert not crashed(at) and not at.error and "No dataset found" not in texts(at), texts(at)

@@ -43,8 +43,8 @@ def test_a_narrow_acceptance_is_a_warning_with_its_margin(dashboard_env: Dashboa
     at.slider[0].set_value(clear).run()
     assert not at.warning, texts(at)
     verdict = at.success[0].value
-    assert verdict.startswith(f"Identified as **{expected.predicted_class}** (distance ")
-    assert "below it, 50% of the threshold" in verdict
+    assert verdict.startswith(f"Identified as **{expected.predicted_class}**: distance ")
+    assert " is 50% of the threshold " in verdict and "below it" not in verdict  # one reading: the distance's share
 
 
 def test_the_verdict_states_the_rejected_and_accepted_shares_at_the_threshold(dashboard_env: DashboardData):

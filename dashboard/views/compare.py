@@ -39,11 +39,14 @@ except siamese.SiameseError:
 
 cols = st.columns(2)
 with cols[0]:
-    test_dir = pickers.dataset_select("Test set (classes every run knows)", key=f"compare_test:{first.path}", default=roots.sibling_dataset(first, "test"))
+    test_dir = pickers.dataset_select("Test set (classes every run knows)", key=f"compare_test:{first.path}", default=pickers.visible_test_set(first))
 with cols[1]:
     unknown_dir = pickers.dataset_select(
         "Unknown set (people none of the runs trained on)", key=f"compare_unknown:{first.path}", default=roots.sibling_dataset(first, "unknown"), allow_none=True,
     )
+if test_dir is None and roots.datasets():
+    st.info("Choose a test set above: a folder with the classes every run knows.")
+    st.stop()
 if test_dir is None:
     st.warning("No dataset found to test on. Split one on the Data page, or put a folder with one sub-folder per class under `sample_data/` or `runs/`.")
     st.stop()

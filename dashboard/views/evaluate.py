@@ -185,7 +185,7 @@ threshold_section()
 st.subheader("Scoring rules compared")
 rules = result.rule_table().rename(columns=RULE_COLUMNS)
 rules["rule"] = [f"{r} (this run's)" if r == result.rule else r for r in rules["rule"]]
-st.table(rules.style.format({c: "{:.3f}" for c in rules.columns if c != "rule"}, na_rep="–"))
+st.table(rules.style.format({c: "{:.4g}" if "threshold" in c.lower() else "{:.3f}" for c in rules.columns if c != "rule"}, na_rep="–"))
 st.caption(
     "Each rule scores a class by its distance to: the nearest representative (medoid), the class mean (centroid), the mean of the "
     "k nearest training images (knn), or the class mean after whitening with the shared within-class covariance (mahalanobis). "

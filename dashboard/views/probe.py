@@ -60,8 +60,8 @@ if result.narrow:
         icon=":material/warning:",
     )
 elif result.accepted:
-    st.success(f"Identified as **{result.predicted_class}** (distance {shown(result.distance)} < threshold {shown(threshold)}: "
-               f"{shown(result.margin)} below it, {share})")
+    st.success(f"Identified as **{result.predicted_class}**: distance {shown(result.distance)} is "
+               f"{result.distance / threshold:.0%} of the threshold {shown(threshold)}")
 else:
     st.warning(
         f"**Unknown person**: the nearest class is {result.predicted_class} at distance {shown(result.distance)}, "

@@ -220,7 +220,7 @@ def validate_representatives(record: dict[str, Any], path: Path, class_names: li
             continue
         _check(isinstance(table, dict), path, f"calibration.{key}", table, "an object of thresholds", RECHOOSE)
         for name, value in table.items():
-            _check(_is_number(value) and value >= 0, path, f"calibration.{key}.{name}", value, "a distance of 0 or more", RECHOOSE)
+            _check(_is_number(value) and value >= 0, path, f"calibration.{key}[{name!r}]", value, "a distance of 0 or more", RECHOOSE)
     unknown = sorted(set(calibration.get("class_thresholds") or {}) - known)
     _check(not unknown, path, "calibration.class_thresholds", unknown, "thresholds of the run's classes only", RECHOOSE)
     _optional(calibration, "data", lambda v: isinstance(v, str), path, "calibration.data", "a folder's path", RECHOOSE)

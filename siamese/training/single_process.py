@@ -136,22 +136,24 @@ def _recorder_class():
 
 @contextlib.contextmanager
 def ctrl_c_stops(recorder):
-    """Ctrl-C raises KeyboardInterrupt as usual and also flags ``recorder``, which then
-    stops training after the current batch.
+    """The first Ctrl-C flags ``recorder``, which stops training after the current batch;
+    a second one raises KeyboardInterrupt as usual.
 
-    Python drops an exception raised while a finalizer (``__del__``, a weakref callback)
-    runs, and TensorFlow runs many during training, so on a busy machine a Ctrl-C could
-    land in one and be lost; the flag makes it stop training all the same. Only in the
-    main thread (the only one that gets signals) and where SIGINT has Python's default
-    handler (a caller's own handler is left alone).
+    The first raises nothing: a KeyboardInterrupt raised wherever the main thread happens to
+    be could land inside TensorFlow (a finalizer, a call from its C++ runtime back into
+    Python), where Python drops it or TensorFlow aborts the process (SIGABRT, a fatal
+    message) instead of the run ending cancelled. Only in the main thread (the only one that
+    gets signals) and where SIGINT has Python's default handler (a caller's own handler is
+    left alone).
     """
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
         return
 
     def interrupt(signum, frame):
+        if recorder.interrupted:
+            raise KeyboardInterrupt
         recorder.interrupted = True
-        raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupt)
     try:

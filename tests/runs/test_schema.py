@@ -124,3 +124,19 @@ def test_any_bytes_as_a_json_file_read_or_are_refused(data):
 def test_the_demo_run_passes_the_schema():
     run = Run(DEMO_RUN, RUN_INFO)
     assert run.representatives()["items"] and run.representative_embeddings()[0].shape == (16, 512)
+
+
+def test_a_newline_in_a_calibration_key_stays_quoted_on_one_line():
+    record = copy.deepcopy(RECORD)
+    record.setdefault("calibration", {})["rule_thresholds"] = {"\n": -1}
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp)
+        (run_dir / "representatives.json").write_text(json.dumps(record))
+        (run_dir / "representatives.npz").write_bytes((DEMO_RUN / "representatives.npz").read_bytes())
+        recorded = Recorded(run_dir, RUN_INFO["config"]["class_names"], 512)
+        try:
+            recorded.threshold_record()
+        except SiameseError as exc:
+            assert "\n" not in str(exc) and "'\\n'" in str(exc)
+        else:
+            raise AssertionError("a negative threshold was accepted")

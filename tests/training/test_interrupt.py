@@ -130,3 +130,23 @@ def test_a_ctrl_c_lost_in_a_finalizer_still_stops_training(tiny_data, tmp_path):
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_the_first_ctrl_c_only_flags_the_training_and_a_second_one_raises():
+    """A KeyboardInterrupt raised inside TensorFlow can abort the process (SIGABRT); the first
+    Ctrl-C therefore raises nothing and stops training after the batch, a second one raises."""
+    from types import SimpleNamespace
+
+    from siamese.training.single_process import ctrl_c_stops
+
+    recorder = SimpleNamespace(interrupted=False)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with ctrl_c_stops(recorder):
+            signal.raise_signal(signal.SIGINT)  # raises nothing
+            assert recorder.interrupted
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
