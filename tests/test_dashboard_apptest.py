@@ -281,7 +281,7 @@ def test_probe_upload_shows_the_packages_verdict_bars_and_map(dashboard_env: Das
     assert not crashed(at) and not at.error, texts(at)
     assert at.slider[0].value == pytest.approx(expected.threshold, abs=float(at.slider[0].proto.step))
     if expected.accepted:
-        assert not at.warning and at.success[0].value.startswith(f"Identified as **{expected.predicted_class}** "), texts(at)
+        assert not at.warning and at.success[0].value.startswith(f"Identified as **{expected.predicted_class}**"), texts(at)
     else:
         assert not at.success and at.warning[0].value.startswith(f"**Unknown person**: the nearest class is {expected.predicted_class} at"), texts(at)
     assert any(c.startswith("probe: ") for c in image_captions(at))

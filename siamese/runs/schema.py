@@ -174,6 +174,12 @@ def embedding_dimension(info: dict[str, Any]) -> int | None:
     return units if _is_int(units) and units > 0 else None
 
 
+def _key(name: str) -> str:
+    """A field path's step for a user-chosen key: ``.knn`` for a plain name, ``['a b']`` otherwise,
+    so that a message stays on one line whatever the key holds."""
+    return f".{name}" if re.fullmatch(r"[A-Za-z0-9_\-]+", name) else f"[{name!r}]"
+
+
 def validate_representatives(record: dict[str, Any], path: Path, class_names: list[str]) -> None:
     """Check representatives.json: threshold, rule, items and calibration agree with the run's classes.
 
@@ -220,7 +226,7 @@ def validate_representatives(record: dict[str, Any], path: Path, class_names: li
             continue
         _check(isinstance(table, dict), path, f"calibration.{key}", table, "an object of thresholds", RECHOOSE)
         for name, value in table.items():
-            _check(_is_number(value) and value >= 0, path, f"calibration.{key}[{name!r}]", value, "a distance of 0 or more", RECHOOSE)
+            _check(_is_number(value) and value >= 0, path, f"calibration.{key}{_key(name)}", value, "a distance of 0 or more", RECHOOSE)
     unknown = sorted(set(calibration.get("class_thresholds") or {}) - known)
     _check(not unknown, path, "calibration.class_thresholds", unknown, "thresholds of the run's classes only", RECHOOSE)
     _optional(calibration, "data", lambda v: isinstance(v, str), path, "calibration.data", "a folder's path", RECHOOSE)
