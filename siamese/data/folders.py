@@ -4,7 +4,6 @@ every output out of them."""
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import stat
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from siamese.data.image_files import FORMATS_WORDS, open_image
 from siamese.data.paths import inside
 from siamese.data.thermal_pixels import PixelMapping, PixelMismatch, is_npy, read_npy, stretch
 from siamese.errors import SET, Remedy, SiameseError
@@ -226,7 +226,7 @@ def decode_image(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on damaged metadata
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            with open_image(source, where) as img:
                 w, h = img.size
                 check_file_pixels(w, h, where)
                 if w < 1 or h < 1:
@@ -241,7 +241,7 @@ def decode_image(
     except FileNotFoundError:
         raise SiameseError(f"image {where} does not exist") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise SiameseError(f"{where} cannot be read as an image ({exc.__class__.__name__}: {exc}); use a PNG, JPEG, BMP or TIFF file") from None
+        raise SiameseError(f"{where} cannot be read as an image ({exc.__class__.__name__}: {exc}); use a {FORMATS_WORDS} file") from None
     if input_shape is None:
         return arr
     return fit_to_shape(arr, input_shape)

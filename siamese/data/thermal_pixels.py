@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from siamese.data.image_files import open_image
 from siamese.data.palettes import palette_table
 from siamese.errors import SiameseError
 
@@ -152,10 +153,10 @@ def resolve_palette(palette: str | None, paths: Sequence[Path], sample: int = 16
     images = []
     for path in picked:
         try:
-            with Image.open(path) as img:
+            with open_image(path, str(path)) as img:
                 if img.mode not in WIDE_MODES:
                     images.append(np.asarray(img.convert("RGB")))
-        except (OSError, ValueError, SyntaxError):
+        except (SiameseError, OSError, ValueError, SyntaxError):
             continue
     if not images:
         raise SiameseError("palette auto found no 8-bit colour image to detect the palette from; choose the palette by name")
@@ -327,7 +328,7 @@ def frame_values(source: str | os.PathLike[str] | bytes, max_pixels: int) -> np.
     if is_npy(source):
         return read_npy(source, where, max_pixels)
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+        with open_image(source, where) as img:
             if img.size[0] * img.size[1] > max_pixels:
                 raise SiameseError(f"{where} is larger than the limit of {max_pixels} pixels")
             img.load()
