@@ -134,6 +134,11 @@ DAMAGED_RUNS = [
     ("rule-unknown", _edit_reps(_set("rule", "telepathy")), "representatives.json", "field rule is \"telepathy\", not one of medoid"),
     ("item-class-unknown", _edit_reps(lambda r: r["items"][0].update({"class": "nobody"})), "representatives.json", "field items[0].class is \"nobody\""),
     ("class-threshold-text", _edit_reps(_set("calibration.rule_thresholds.knn", "high")), "representatives.json", "field calibration.rule_thresholds.knn"),
+    ("window-text", _edit_run(_set("config.window", "abc")), "run.json", "field config.window is \"abc\", not two temperatures"),
+    ("window-reversed", _edit_run(_set("config.window", [38, 28])), "run.json", "field config.window is [38, 28]"),
+    ("unit-unknown", _edit_run(_set("config.unit", "furlongs")), "run.json", "field config.unit is \"furlongs\", not one of counts"),
+    ("palette-unknown", _edit_run(_set("config.palette", "plaid")), "run.json", "field config.palette is \"plaid\""),
+    ("window-on-counts", _edit_run(_set("config.window", [28, 38])), "run.json", "field config holds pixel settings that cannot be combined"),
     ("run-json-folder", _run_json_folder, "run.json", "is a folder, not a JSON file"),
     ("run-json-deep", _deep_run_json, "run.json", "nests 100000 levels deep, more than the limit of 32"),
     ("run-json-not-json", lambda run: (run / "run.json").write_text("{not json"), "run.json", "is not valid JSON"),
@@ -236,7 +241,7 @@ def test_all_files_unreadable_gives_no_advice_that_fails(tmp_path: Path, capsys)
     assert "none of the 2 image files could be read" in err and "--input-shape" not in err, err
 
 
-@pytest.mark.parametrize("case", ["npz-garbage", "run-json-deep", "pid-huge", "shape-huge"])
+@pytest.mark.parametrize("case", ["npz-garbage", "run-json-deep", "pid-huge", "shape-huge", "window-text"])
 def test_damaged_run_in_a_real_process_exits_2_without_traceback(demo_copy: Path, case: str):
     damage = next(c[1] for c in DAMAGED_RUNS if c[0] == case)
     damage(demo_copy)
@@ -258,7 +263,7 @@ def dashboard_on_copy(demo_copy: Path, monkeypatch) -> Path:
 DASHBOARD_CASES = [c for c in DAMAGED_RUNS if c[0] in {
     "shape-letters", "shape-huge", "shape-not-the-models", "npz-garbage", "npz-object-array", "npz-seven-dims", "npz-labels-99",
     "threshold-null", "threshold-text", "run-json-folder", "run-json-deep", "pid-text", "pid-huge", "train-dir-missing",
-    "train-dir-integer", "class-names-empty", "class-names-cut", "class-names-integers", "format-version-true", "format-version-negative",
+    "window-text", "train-dir-integer", "class-names-empty", "class-names-cut", "class-names-integers", "format-version-true", "format-version-negative",
 }]
 
 

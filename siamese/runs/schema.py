@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from siamese.data.paths import inside
+from siamese.data.thermal_pixels import READBACK_PALETTES, UNITS, PixelMapping
 from siamese.errors import Remedy, SiameseError, refusal
 from siamese.limits import MAX_ARRAY_FILE_BYTES, MAX_JSON_BYTES, MAX_JSON_DEPTH, check_input_shape
 from siamese.scoring.rules import RULES
@@ -33,8 +34,9 @@ METHODS = ("tsne-medoid", "medoid")  # how representatives are chosen (siamese.m
 RETRAIN = "the run is damaged; train it again"
 RECHOOSE = "choose the representatives again"
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
+_ESCAPE = re.compile(r"\\.", re.DOTALL)  # a backslash and the character it escapes
+_STRING = re.compile(r'"[^"]*"')  # escapes gone, a string runs to the next quote (no backtracking)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 class Invalid(SiameseError):
@@ -46,12 +48,17 @@ def _fail(path: Path, field: str, problem: str, todo: str) -> Invalid:
 
 
 def json_depth(text: str) -> int:
-    """How deeply arrays and objects nest in JSON ``text`` (brackets inside strings ignored)."""
-    depth = deepest = 0
-    for match in _BRACKETS.finditer(_STRING.sub('""', text)):
-        depth += 1 if match.group() in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+    """How deeply arrays and objects nest in JSON ``text`` (brackets inside strings ignored).
+
+    Linear time on any text, valid JSON or not: escapes are removed, then strings (each
+    scan stops at the next quote, so nothing backtracks), and the brackets left are summed.
+    """
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", _ESCAPE.sub("", text))).encode("ascii")
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return max(int(np.cumsum(steps).max()), 0)
 
 
 def read_json_object(path: Path, what: str | Remedy) -> dict[str, Any]:
@@ -158,6 +165,7 @@ def validate_run_info(info: dict[str, Any], path: Path) -> None:
     _optional(config, "augment", lambda v: isinstance(v, bool), path, "config.augment", "true or false", RETRAIN)
     _optional(config, "precision", lambda v: isinstance(v, str), path, "config.precision", "a precision name", RETRAIN)
     _optional(config, "loss", lambda v: v in LOSSES, path, "config.loss", " or ".join(LOSSES), RETRAIN)
+    _check_pixels(config, path)
     shape = config.get("input_shape")
     _check(isinstance(shape, list) and len(shape) == 3 and all(_is_int(v) for v in shape), path, "config.input_shape",
            shape, "three whole numbers (height, width, channels)", RETRAIN)
@@ -165,6 +173,19 @@ def validate_run_info(info: dict[str, Any], path: Path) -> None:
     names = config.get("class_names")
     _check(_names(names) and len(names) >= 1, path, "config.class_names", names, "a list of one or more class names", RETRAIN)
     _check(len(set(names)) == len(names), path, "config.class_names", names, "a list of distinct class names", RETRAIN)
+
+
+def _check_pixels(config: dict[str, Any], path: Path) -> None:
+    """config.unit, config.window and config.palette: known values that can be combined."""
+    _optional(config, "unit", lambda v: v in UNITS, path, "config.unit", "one of " + ", ".join(UNITS), RETRAIN)
+    palettes = [p for p in READBACK_PALETTES if p != "auto"]  # a run records the palette auto found
+    _optional(config, "palette", lambda v: v in palettes, path, "config.palette", "one of " + ", ".join(palettes), RETRAIN)
+    _optional(config, "window", lambda v: isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v) and v[0] < v[1],
+              path, "config.window", "two temperatures [low, high] in degrees Celsius, low below high", RETRAIN)
+    try:
+        PixelMapping.from_config(config).validate()
+    except SiameseError as exc:
+        raise _fail(path, "config", f"holds pixel settings that cannot be combined ({exc.problem})", RETRAIN) from None
 
 
 def embedding_dimension(info: dict[str, Any]) -> int | None:

@@ -140,3 +140,45 @@ def test_a_newline_in_a_calibration_key_stays_quoted_on_one_line():
             assert "\n" not in str(exc) and "'\\n'" in str(exc)
         else:
             raise AssertionError("a negative threshold was accepted")
+
+
+# --- the nesting check is linear (issue 23 item 3) ---------------------------------------------
+
+HOSTILE_TEXTS = {
+    "unterminated-escapes": '"\\' * 1_000_000,   # the old check rescanned to the end from every quote
+    "escaped-quotes": '"' + '\\"' * 1_000_000,
+    "quotes": '"a' * 1_000_000,
+    "brackets": "[" * 2_000_000,
+}
+
+
+def test_the_nesting_check_counts_brackets_outside_strings_only():
+    from siamese.runs.schema import json_depth
+
+    assert json_depth('{"a": [1, {"b": "]]}}\\"[[["}]}') == 3
+    assert json_depth('"\\\\"[[') == 2 and json_depth('{"a\\\\": "[["}') == 1 and json_depth("") == 0
+    assert json_depth("[]" * 5) == 1 and json_depth("[" * 1000) == 1000
+
+
+def test_an_invalid_two_megabyte_json_file_is_refused_in_one_pass(tmp_path: Path):
+    """Each text is 2 MB; the quadratic check took 10 s on 40 KB of the first. The deadline
+    (a bound on a state, generous for a busy machine) is thousands of times what one pass takes."""
+    import threading
+
+    from helpers import wait_until
+
+    results: dict[str, str] = {}
+
+    def read_all() -> None:
+        for name, text in HOSTILE_TEXTS.items():
+            (tmp_path / f"{name}.json").write_text(text)
+            try:
+                read_json_object(tmp_path / f"{name}.json", "train again")
+            except SiameseError as exc:
+                results[name] = str(exc)
+
+    worker = threading.Thread(target=read_all, daemon=True)
+    worker.start()
+    wait_until(lambda: len(results) == len(HOSTILE_TEXTS), 60, lambda: f"only {sorted(results)} were refused within 60 s")
+    assert "nests 2000000 levels deep" in results["brackets"]
+    assert all("is not valid JSON" in results[n] for n in HOSTILE_TEXTS if n != "brackets"), results
