@@ -100,6 +100,25 @@ def _labels_99(run: Path) -> None:
     _npz(labels=labels)(run)
 
 
+def _embeddings(change: Callable[[np.ndarray], np.ndarray]) -> Callable[[Path], None]:
+    def damage(run: Path) -> None:
+        np.save(run / "embeddings.npy", change(np.load(run / "embeddings.npy")).astype(np.float32))
+    return damage
+
+
+def _sparse_embeddings(run: Path) -> None:
+    """A 6 GB embeddings.npy that takes no disk: a valid header, then a hole."""
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((3_000_000, 512), np.float32))
+    with open(run / "embeddings.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.truncate(6 * 1024**3)
+
+
+def _fifo_embeddings(run: Path) -> None:
+    (run / "embeddings.npy").unlink()
+    os.mkfifo(run / "embeddings.npy")
+
+
 def _drop(path: str) -> Callable[[dict], None]:
     *parents, last = path.split(".")
 
@@ -139,6 +158,10 @@ DAMAGED_RUNS = [
     ("unit-unknown", _edit_run(_set("config.unit", "furlongs")), "run.json", "field config.unit is \"furlongs\", not one of counts"),
     ("palette-unknown", _edit_run(_set("config.palette", "plaid")), "run.json", "field config.palette is \"plaid\""),
     ("window-on-counts", _edit_run(_set("config.window", [28, 38])), "run.json", "field config holds pixel settings that cannot be combined"),
+    ("embeddings-nan", _embeddings(lambda e: np.where(np.arange(len(e))[:, None] == 3, np.nan, e)), "embeddings.npy", "NaN or infinite"),
+    ("embeddings-rows", _embeddings(lambda e: e[:-5]), "embeddings.npy", "not one embedding per training image"),
+    ("embeddings-sparse-huge", _sparse_embeddings, "embeddings.npy", "more than the limit of 536,870,912"),
+    ("embeddings-fifo", _fifo_embeddings, "embeddings.npy", "is not a regular file"),
     ("run-json-folder", _run_json_folder, "run.json", "is a folder, not a JSON file"),
     ("run-json-deep", _deep_run_json, "run.json", "nests 100000 levels deep, more than the limit of 32"),
     ("run-json-not-json", lambda run: (run / "run.json").write_text("{not json"), "run.json", "is not valid JSON"),

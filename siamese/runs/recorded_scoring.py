@@ -6,6 +6,7 @@ against a run (evaluate, probe, maps, the dashboard) reads them through ``Record
 
 from __future__ import annotations
 
+import stat
 import threading
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -14,9 +15,23 @@ import numpy as np
 import pandas as pd
 
 from siamese.errors import REPRESENT, Remedy, SiameseError
+from siamese.limits import MAX_ARRAY_FILE_BYTES
 from siamese.runs.layout import MAP_FILE, REPRESENTATIVE_EMBEDDINGS_FILE, REPRESENTATIVES_FILE, TRAIN_EMBEDDINGS_FILE, read_json
 from siamese.runs.schema import RECHOOSE, load_representative_arrays, validate_representatives
 from siamese.scoring.rules import DEFAULT_K, Scorer, fit_scorer
+
+
+def _check_file(path: Path, limit: int) -> None:
+    """Refuse, before opening it, a run file that is missing, not a regular file (a FIFO would
+    hang the read, a device never end) or larger than ``limit`` bytes."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise SiameseError(f"{path} cannot be read ({exc.strerror}); {RECHOOSE}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SiameseError(f"{path} is not a regular file; {RECHOOSE}")
+    if info.st_size > limit:
+        raise SiameseError(f"{path} is {info.st_size:,} bytes, more than the limit of {limit:,}; {RECHOOSE}")
 
 
 class ThresholdChoice(NamedTuple):
@@ -67,6 +82,7 @@ class Recorded:
         """Every training image's 2-D map position (file, class, x, y, ...)."""
         self.record()
         path = self.run_dir / MAP_FILE
+        _check_file(path, MAX_ARRAY_FILE_BYTES)
         try:
             table = pd.read_csv(path)
         except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -79,13 +95,20 @@ class Recorded:
         """The training images' embeddings (N, D), in the map's row order."""
         self.record()
         path = self.run_dir / TRAIN_EMBEDDINGS_FILE
+        _check_file(path, MAX_ARRAY_FILE_BYTES)
         try:
-            embeddings = np.load(path, allow_pickle=False, mmap_mode="r")
+            embeddings = np.load(path, allow_pickle=False, mmap_mode="r")  # the header only, until copied
         except (OSError, ValueError, EOFError) as exc:
             raise SiameseError(f"{path} cannot be read as an array ({exc.__class__.__name__}); {RECHOOSE}") from None
-        if embeddings.ndim != 2 or embeddings.dtype.kind != "f" or (self.dimension and embeddings.shape[1] != self.dimension):
-            raise SiameseError(f"{path} holds an array of shape {list(embeddings.shape)}, not one embedding per training image; {RECHOOSE}")
-        return np.array(embeddings)
+        rows = len(self.training_map())
+        if (embeddings.ndim != 2 or embeddings.dtype.kind != "f" or embeddings.shape[0] != rows
+                or (self.dimension and embeddings.shape[1] != self.dimension)):
+            raise SiameseError(f"{path} holds an array of shape {list(embeddings.shape)} and type {embeddings.dtype}, not one "
+                               f"embedding per training image ({rows} in {MAP_FILE}); {RECHOOSE}")
+        embeddings = np.array(embeddings, dtype=np.float32)
+        if not np.isfinite(embeddings).all():
+            raise SiameseError(f"{path} holds NaN or infinite values, which are no embedding; {RECHOOSE}")
+        return embeddings
 
     def threshold_record(self) -> dict[str, Any]:
         """The threshold with where it came from (keys as ``siamese.Run.threshold_record`` documents)."""
