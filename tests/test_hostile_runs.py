@@ -162,6 +162,8 @@ DAMAGED_RUNS = [
     ("embeddings-rows", _embeddings(lambda e: e[:-5]), "embeddings.npy", "not one embedding per training image"),
     ("embeddings-sparse-huge", _sparse_embeddings, "embeddings.npy", "more than the limit of 536,870,912"),
     ("embeddings-fifo", _fifo_embeddings, "embeddings.npy", "is not a regular file"),
+    ("class-named-unknown", _edit_run(lambda info: info["config"]["class_names"].__setitem__(0, "unknown")), "run.json",
+     "field config.class_names is holding a class named 'unknown'"),
     ("run-json-folder", _run_json_folder, "run.json", "is a folder, not a JSON file"),
     ("run-json-deep", _deep_run_json, "run.json", "nests 100000 levels deep, more than the limit of 32"),
     ("run-json-not-json", lambda run: (run / "run.json").write_text("{not json"), "run.json", "is not valid JSON"),
@@ -253,6 +255,20 @@ def test_inferred_shape_obeys_the_limits(tmp_path: Path, capsys):
     err = _one_line_error(capsys)
     assert "gives images of 10000x1 pixels, smaller than the network's minimum of 8x8" in err, err
     assert "--input-shape" in err  # and the advice works: the same data trains at a given shape (test_cli covers training)
+
+
+def test_a_class_named_like_the_rejection_verdict_is_refused_before_training(tmp_path: Path, capsys):
+    """A class 'unknown' would be indistinguishable from a rejection (issue 23 item 9)."""
+    from PIL import Image
+
+    for name in ("alice", "unknown"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("L", (16, 12), 40 * i).save(tmp_path / "data" / name / f"{i}.png")
+    assert main(["train", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--epochs", "1"]) == 2
+    err = _one_line_error(capsys)
+    assert "class folder named 'unknown'" in err and "renamed" in err, err
+    assert not (tmp_path / "run").exists() and sorted(p.name for p in (tmp_path / "data").iterdir()) == ["alice", "unknown"]
 
 
 def test_all_files_unreadable_gives_no_advice_that_fails(tmp_path: Path, capsys):

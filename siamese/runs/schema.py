@@ -23,6 +23,7 @@ from siamese.data.paths import inside
 from siamese.data.thermal_pixels import READBACK_PALETTES, UNITS, PixelMapping
 from siamese.errors import Remedy, SiameseError, refusal
 from siamese.limits import MAX_ARRAY_FILE_BYTES, MAX_JSON_BYTES, MAX_JSON_DEPTH, check_input_shape
+from siamese.scoring.metrics import UNKNOWN
 from siamese.scoring.rules import RULES
 from siamese.training.config import LOSSES
 
@@ -173,6 +174,8 @@ def validate_run_info(info: dict[str, Any], path: Path) -> None:
     names = config.get("class_names")
     _check(_names(names) and len(names) >= 1, path, "config.class_names", names, "a list of one or more class names", RETRAIN)
     _check(len(set(names)) == len(names), path, "config.class_names", names, "a list of distinct class names", RETRAIN)
+    _check(UNKNOWN not in names, path, "config.class_names", _Said(f"holding a class named {UNKNOWN!r}"),
+           "classes apart from the word for rejected images", "train on a copy of the data with that folder renamed")
 
 
 def _check_pixels(config: dict[str, Any], path: Path) -> None:

@@ -14,6 +14,7 @@ from numpy.lib.format import open_memmap
 from siamese.data.folders import Shape, infer_shape, iter_batches, scan_folder
 from siamese.data.thermal_pixels import PixelMapping, resolve_palette
 from siamese.errors import SiameseError
+from siamese.scoring.metrics import UNKNOWN
 from siamese.training.config import TrainConfig
 
 log = logging.getLogger("siamese")
@@ -109,6 +110,9 @@ def load_training_data(config: TrainConfig, workdir: Path) -> TrainingData:
     config.palette = resolve_palette(config.palette, listing.paths)  # "auto" is recorded as the palette it found
     pixels = PixelMapping.from_config(config)
     shape = tuple(config.input_shape) if config.input_shape else infer_shape(listing.paths, pixels)
+    if UNKNOWN in listing.class_names:
+        raise SiameseError(f"training data {config.train_dir} has a class folder named {UNKNOWN!r}, the word the tool gives "
+                           f"rejected images, so its verdicts could not be told apart; train on a copy with that folder renamed")
     if len(listing.class_names) < 2:
         raise SiameseError(f"training data {config.train_dir} has {len(listing.class_names)} class; a siamese network needs at least two class folders")
     val_listing = scan_folder(config.val_dir, listing.class_names) if config.val_dir else None
