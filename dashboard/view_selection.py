@@ -30,8 +30,8 @@ def _representative_items(run: Run) -> dict[str, dict[str, Any]]:
 def _item_image(run: Run, item: dict[str, Any] | None) -> Path | None:
     if item is None:
         return None
-    copy = run.path / item["copy"]
-    return copy if copy.exists() else image_path(run, item["file"])
+    copy = run.path / item["copy"] if item.get("copy") else None
+    return copy if copy is not None and copy.exists() else image_path(run, item["file"])
 
 
 def representative_image(run: Run, class_name: str) -> Path | None:

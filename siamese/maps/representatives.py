@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from siamese.data.folders import scan_folder
+from siamese.data.paths import inside
 from siamese.errors import SiameseError
 from siamese.maps.tsne import project_tsne
 from siamese.runs.atomic_files import atomic_write, write_json
@@ -207,10 +208,15 @@ def represent(
         shutil.rmtree(copies)  # our own folder inside the run, replaced as a whole
     items = []
     for i in chosen:
-        copy = copies / names[labels[i]] / paths[i].name
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(paths[i], copy)
-        items.append({"class": names[labels[i]], "file": files[i], "copy": str(copy.relative_to(run.path)), "x": float(xy[i, 0]), "y": float(xy[i, 1]), "row": int(i)})
+        copy: Path | None = copies / names[labels[i]] / paths[i].name
+        if inside(paths[i], listing.root):
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(paths[i], copy)
+        else:  # a symbolic link out of the dataset: its target is not ours to copy into the run
+            log.warning("%s leads outside %s, so no copy of it is kept in the run", paths[i], listing.root)
+            copy = None
+        items.append({"class": names[labels[i]], "file": files[i], "copy": str(copy.relative_to(run.path)) if copy else None,
+                      "x": float(xy[i, 0]), "y": float(xy[i, 1]), "row": int(i)})
 
     def rows(idx: np.ndarray) -> list[dict[str, Any]]:
         return [{"class": names[labels[i]], "file": files[i], "row": int(i)} for i in idx]

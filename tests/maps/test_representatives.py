@@ -58,3 +58,25 @@ def test_map_table_has_the_stored_columns_and_marks_the_representatives():
 def test_represent_refuses_a_bad_option_before_reading_anything(option, words):
     with pytest.raises(SiameseError, match=words):
         represent(None, **option)  # type: ignore[arg-type]  # refused before the run is touched
+
+
+def test_a_representative_linked_from_outside_the_dataset_is_not_copied_into_the_run(tiny_run, tiny_data, tmp_path):
+    """Issue 23 item 11: a symbolic link out of a dataset must not smuggle its target into
+    the run folder, where the dashboard would show it as the run's own file."""
+    import shutil
+
+    from siamese import load_run
+
+    run_dir, data, outside = tmp_path / "run", tmp_path / "data", tmp_path / "outside"
+    shutil.copytree(tiny_run, run_dir)
+    shutil.copytree(tiny_data / "train", data)
+    linked = sorted(p.name for p in data.iterdir())[0]
+    shutil.move(data / linked, outside)
+    (data / linked).mkdir()
+    for image in sorted(outside.iterdir()):
+        (data / linked / image.name).symlink_to(image)
+    represent(load_run(run_dir), data_dir=data, perplexity=5)
+    items = {item["class"]: item for item in load_run(run_dir).representatives()["items"]}
+    assert items[linked]["copy"] is None and not (run_dir / "representatives" / linked).exists()
+    others = [item for name, item in items.items() if name != linked]
+    assert others and all((run_dir / item["copy"]).is_file() for item in others)
