@@ -1,6 +1,6 @@
 """Training objectives, measured: each loss x seeds x datasets, as a new user runs them.
 
-    python -m bench.objectives [--out DIR] [--seeds 0 1] [--losses contrastive triplet] [--datasets ...]
+    python -m bench.objectives [--out DIR] [--seeds 0 1] [--losses contrastive triplet cosface] [--datasets ...]
 
 For each dataset, loss and seed: ``train`` with the defaults (only the loss and the
 seed change), ``represent`` with the defaults (its calibrated threshold), ``evaluate``
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.openset import write_digits
+from bench.openset import prepared
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 # Fashion-MNIST's classes: 0 T-shirt, 1 trouser, 2 pullover, 3 dress, 4 coat, 5 sandal,
@@ -59,21 +59,8 @@ def write_fashion(out: Path, unknown: tuple[int, ...], per_class: int = 200, tes
 
 
 def datasets(work: Path) -> dict[str, dict[str, Path]]:
-    from siamese.sample.dataset import write_sample_dataset
-
-    root = Path(__file__).resolve().parent.parent / "sample_data" / "thermal_faces"
-    twins = work / "twins"
-    if not twins.exists():
-        # The sample data's 16 known people (same seed), with 8 near twins as the only unknowns.
-        write_sample_dataset(twins, unknown_identities=0, near_twins=8, seed=0)
-    digits = work / "digits"
-    if not digits.exists():
-        write_digits(digits)
-    found = {
-        "thermal": {"train": root / "train", "test": root / "test", "unknown": root / "unknown"},
-        "twins": {"train": twins / "train", "test": twins / "test", "unknown": twins / "unknown"},
-        "digits": {"train": digits / "train", "test": digits / "test", "unknown": digits / "unknown"},
-    }
+    found = {name: {part: folder / part for part in ("train", "test", "unknown")}
+             for name, folder in zip(("thermal", "twins", "digits"), prepared(work))}
     if FASHION.exists():
         for name, unknown in FASHION_UNKNOWN.items():
             folder = work / name
@@ -97,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("/tmp/siamese-objectives"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--losses", nargs="+", default=["contrastive", "triplet"])
+    parser.add_argument("--losses", nargs="+", default=["contrastive", "triplet", "cosface"])
     parser.add_argument("--datasets", nargs="+", default=list(EPOCHS), choices=list(EPOCHS))
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

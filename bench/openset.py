@@ -49,7 +49,9 @@ def write_digits(out: Path, seed: int = 0) -> None:
             Image.fromarray(pixels, "L").resize((32, 32), Image.BILINEAR).save(folder / f"{i:04d}.png")
 
 
-def datasets(work: Path) -> dict[str, dict[str, Path]]:
+def prepared(work: Path) -> tuple[Path, Path, Path]:
+    """(sample thermal faces, near twins, digits): the committed sample data, and the two
+    others written under ``work`` once; each holds train/, test/ and unknown/."""
     from siamese.sample.dataset import write_sample_dataset
 
     root = Path(__file__).resolve().parent.parent / "sample_data" / "thermal_faces"
@@ -60,6 +62,11 @@ def datasets(work: Path) -> dict[str, dict[str, Path]]:
     digits = work / "digits"
     if not digits.exists():
         write_digits(digits)
+    return root, twins, digits
+
+
+def datasets(work: Path) -> dict[str, dict[str, Path]]:
+    root, twins, digits = prepared(work)
     return {
         "thermal": {"train": root / "train", "test": root / "test", "unknown": {"strangers": root / "unknown", "near twins": twins / "unknown"}, "epochs": 40},
         "digits": {"train": digits / "train", "test": digits / "test", "unknown": {"digits 7-9": digits / "unknown"}, "epochs": 20},

@@ -23,7 +23,7 @@ from siamese.training.config import LOSSES, PRECISIONS
 ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4
 DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
-LOSS_LABELS = {"contrastive": "contrastive (pairs)", "triplet": "triplet (batch-all)"}
+LOSS_LABELS = {"contrastive": "contrastive (pairs)", "triplet": "triplet (batch-all)", "cosface": "CosFace (margin softmax)"}
 PRECISION_LABELS = {"auto": "auto (bfloat16 where the CPU has it)", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
 
 st.title("Train")
@@ -39,6 +39,7 @@ with st.form("train"):
     loss = cols[4].selectbox(
         "Objective", list(LOSSES), format_func=lambda name: LOSS_LABELS[name],
         help="What training optimises. Contrastive: random pairs, the original method. Triplet: every triplet of class-balanced batches. "
+             "CosFace: a margin-based softmax over the training classes, embeddings on the unit sphere (the Margin setting does not apply). "
              "docs/objectives.md compares them on five datasets.",
     )
     cols = st.columns(5)

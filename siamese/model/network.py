@@ -99,7 +99,7 @@ def pair_accuracy_in_batch(y_true, y_pred):
     return ops.sum(right) / ops.maximum(ops.sum(off_diagonal), 1.0)
 
 
-def plan_architecture(input_shape: Shape) -> list[dict]:
+def plan_architecture(input_shape: Shape, normalized: bool = False) -> list[dict]:
     """The reference base network, adapted to the input so no layer shrinks it below 1x1.
 
     The reference stack (for 60x80x3): DepthwiseConv2D 16x16 stride 3 (same, relu) ->
@@ -112,6 +112,10 @@ def plan_architecture(input_shape: Shape) -> list[dict]:
     three depthwise filters, as the reference has for gray stored as RGB; a 3x3
     convolution switches to "same" padding when its input is under 3 pixels on a side;
     a pooling layer is dropped when its input is under 2.
+
+    ``normalized`` (the ``cosface`` objective): the last Dense layer is linear and followed
+    by an L2 normalisation, so embeddings lie on the unit sphere, where the Euclidean
+    distance sqrt(2 - 2 cos) ranks pairs exactly as the cosine distance does.
     """
     height, width, channels = input_shape
     scale = min(height, width) / 60.0
@@ -136,7 +140,10 @@ def plan_architecture(input_shape: Shape) -> list[dict]:
         else:
             plan.append({"layer": "MaxPooling2D", "skipped": True, "output": [h, w]})
     plan.append({"layer": "Flatten", "output": [h * w * 256]})
-    plan.append({"layer": "Dense", "units": 512, "activation": "sigmoid", "output": [512]})
+    if normalized:
+        plan.append({"layer": "Dense", "units": 512, "activation": "linear", "normalized": True, "output": [512]})
+    else:
+        plan.append({"layer": "Dense", "units": 512, "activation": "sigmoid", "output": [512]})
     return plan
 
 
@@ -166,7 +173,7 @@ def resolve_precision(precision: str) -> str:
     return preferred_precision() if precision == "auto" else precision
 
 
-def build_embedding_network(input_shape: Shape, precision: str = "float32") -> keras.Model:
+def build_embedding_network(input_shape: Shape, precision: str = "float32", normalized: bool = False) -> keras.Model:
     """The base network that maps one image to its 512-d embedding.
 
     Args:
@@ -174,10 +181,11 @@ def build_embedding_network(input_shape: Shape, precision: str = "float32") -> k
         precision: ``float32``, or ``mixed_bfloat16`` to compute the convolutions in
             bfloat16 with float32 weights (for training). The last Dense layer stays
             float32 so embeddings, distances and the loss keep full precision.
+        normalized: end with a linear Dense layer and an L2 normalisation (``plan_architecture``).
     """
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
-    for spec in plan_architecture(input_shape):
+    for spec in plan_architecture(input_shape, normalized):
         kind = spec["layer"]
         if kind == "DepthwiseConv2D":
             x = layers.DepthwiseConv2D(
@@ -194,7 +202,14 @@ def build_embedding_network(input_shape: Shape, precision: str = "float32") -> k
             x = layers.Flatten(dtype=precision)(x)
         elif kind == "Dense":
             x = layers.Dense(spec["units"], activation=spec["activation"], dtype="float32")(x)
+            if spec.get("normalized"):
+                x = layers.UnitNormalization(dtype="float32", name="unit_sphere")(x)
     return keras.Model(inputs, x, name="embedding")
+
+
+def is_normalized(embedding: keras.Model) -> bool:
+    """Whether an embedding network ends on the unit sphere (trained with ``cosface``)."""
+    return any(isinstance(layer, layers.UnitNormalization) for layer in embedding.layers)
 
 
 def as_float32(embedding: keras.Model) -> keras.Model:
@@ -205,7 +220,7 @@ def as_float32(embedding: keras.Model) -> keras.Model:
     """
     if all(layer.dtype_policy.name == "float32" for layer in embedding.layers):
         return embedding
-    plain = build_embedding_network(tuple(embedding.input_shape[1:]))
+    plain = build_embedding_network(tuple(embedding.input_shape[1:]), normalized=is_normalized(embedding))
     plain.set_weights(embedding.get_weights())
     return plain
 

@@ -19,8 +19,11 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 # Training objectives (docs/objectives.md): ``contrastive`` on random pairs (the original
 # method), ``triplet``: every triplet of class-balanced batches (batch-all), of
-# ``IMAGES_PER_CLASS`` images of each of batch_size / IMAGES_PER_CLASS classes.
-LOSSES = ("contrastive", "triplet")
+# ``IMAGES_PER_CLASS`` images of each of batch_size / IMAGES_PER_CLASS classes;
+# ``cosface``: a margin-based softmax over the training classes on the same batches, with
+# embeddings on the unit sphere (siamese.model.margin_softmax).
+LOSSES = ("contrastive", "triplet", "cosface")
+BALANCED_LOSSES = ("triplet", "cosface")  # trained on class-balanced batches of images, not pairs
 IMAGES_PER_CLASS = 4
 
 # The settings a user chooses (command-line options, the dashboard's form); training

@@ -20,7 +20,7 @@ from siamese.runs.layout import MODEL_FILE, cancel_requested, clear_cancel_reque
 from siamese.runs.locks import claim_run_dir
 from siamese.runs.store import Run
 from siamese.training.augment import augment
-from siamese.training.config import IMAGES_PER_CLASS, TrainConfig
+from siamese.training.config import BALANCED_LOSSES, IMAGES_PER_CLASS, TrainConfig
 from siamese.training.loop import RunRecord, describe_data, has_validation_pairs, new_info
 from siamese.training.pairs import balanced_batches, make_pairs
 from siamese.training.training_set import TrainingData, load_training_data
@@ -228,6 +228,7 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     describe_data(config, run_dir, data)
     # deferred: siamese.model.network imports TensorFlow, which takes seconds to load
     from siamese.model.backend import keras
+    from siamese.model.margin_softmax import compile_cosface
     from siamese.model.network import (
         build_embedding_network,
         build_siamese,
@@ -239,21 +240,25 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
 
     config.precision = resolve_precision(config.precision)
     keras.utils.set_random_seed(config.seed)
-    record = RunRecord(run_dir, new_info(config, data, plan_architecture(data.input_shape)))
+    normalized = config.loss == "cosface"
+    record = RunRecord(run_dir, new_info(config, data, plan_architecture(data.input_shape, normalized)))
     if strategy is not None:
         record.info["distribution"] = {"strategy": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)}
     record.write_info()
     try:
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-        triplet = config.loss == "triplet"
         with scope:
-            embedding = build_embedding_network(data.input_shape, config.precision)
+            embedding = build_embedding_network(data.input_shape, config.precision, normalized)
             model = build_siamese(embedding)  # what the run keeps, whatever the objective
-            if triplet:
+            if config.loss == "triplet":
                 compile_triplet(embedding, config.margin, config.learning_rate)
+                trained = embedding
+            elif config.loss == "cosface":
+                trained = compile_cosface(embedding, len(data.class_names), config.learning_rate)
             else:
                 compile_siamese(model, config.margin, config.learning_rate)
-        batches = balanced_dataset if triplet else pair_dataset
+                trained = model
+        batches = balanced_dataset if config.loss in BALANCED_LOSSES else pair_dataset
         train_labels = data.labels[data.train_rows]
         train_batches = batches(data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True, augmented=config.augment)
         val_batches = None
@@ -261,7 +266,6 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
         if has_validation_pairs(val_labels):
             val_batches = batches(data.images, data.val_rows, val_labels, config.batch_size, config.seed + 1, resample=False)
         recorder = _recorder_class()(record, saved=model)
-        trained = embedding if triplet else model
         try:
             with ctrl_c_stops(recorder):
                 trained.fit(
