@@ -60,7 +60,7 @@ def test_a_triplet_run_records_its_loss_and_works_downstream(tiny_data: Path, tm
 
 
 def test_an_unknown_loss_is_refused_in_a_sentence(tiny_data: Path, tmp_path: Path):
-    done = run_cli("train", str(tiny_data / "train"), "--out", str(tmp_path / "r"), "--loss", "arcface", check=False)
+    done = run_cli("train", str(tiny_data / "train"), "--out", str(tmp_path / "r"), "--loss", "sphereface", check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "--loss" in done.stderr
     with pytest.raises(SiameseError, match="loss 'nope' is not valid"):
         siamese.TrainConfig(train_dir=str(tiny_data / "train"), loss="nope").validate()
@@ -79,5 +79,46 @@ def test_multi_worker_training_refuses_the_triplet_loss(tiny_data: Path, tmp_pat
     from siamese.workers.worker import train_multiworker
 
     config = siamese.TrainConfig(train_dir=str(tiny_data / "train"), loss="triplet")
+    with pytest.raises(SiameseError, match="one process only"):
+        train_multiworker(config, tmp_path / "r", Cluster(("localhost:1",), 0))
+
+
+# --- cosface: a margin-based softmax, embeddings on the unit sphere ----------------------------
+
+def test_the_cosface_loss_subtracts_the_margin_from_the_own_class_only():
+    from siamese.model.margin_softmax import cosface_loss
+
+    cosines = np.array([[0.9, 0.1, -0.2]], np.float32)
+    scale, margin = 16.0, 0.35
+    logits = scale * np.array([0.9 - margin, 0.1, -0.2])
+    expected = -np.log(np.exp(logits[0]) / np.exp(logits).sum())
+    assert float(cosface_loss(np.array([0]), cosines, scale, margin)) == pytest.approx(expected, rel=1e-3)
+    # Without the margin the same cosines cost less: the margin is what separates classes further.
+    assert float(cosface_loss(np.array([0]), cosines, scale, 0.0)) < expected
+
+
+def test_a_cosface_run_embeds_on_the_unit_sphere_and_works_downstream(tiny_data: Path, tmp_path: Path, caplog):
+    run_dir = tmp_path / "cosface"
+    run_cli("train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", "2", "--batch-size", "8", "--loss", "cosface", "--represent")
+    run = siamese.load_run(run_dir)
+    assert run.config.loss == "cosface" and run.has_representatives
+    assert run.info["architecture"][-1] == {"layer": "Dense", "units": 512, "activation": "linear", "normalized": True, "output": [512]}
+    assert {"loss", "pair_accuracy"} <= set(run.history().columns) and np.isfinite(run.history()["loss"]).all()
+    images = sorted((tiny_data / "test").rglob("*.png"))
+    with caplog.at_level("WARNING", logger="siamese"):
+        embeddings, kept, _ = run.embed_files(images)
+    assert len(kept) == len(images) and not [r for r in caplog.records if "fast" in r.getMessage()]  # the fast path agreed
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
+    probe = json.loads(run_cli("probe", str(run_dir), str(images[0]), "--json").stdout)
+    assert probe["nearest_class"] in run.class_names and 0 <= probe["distance"] <= 2.0 + 1e-6  # a chord of the unit sphere
+    assert 0 <= siamese.evaluate(run, tiny_data / "test", tiny_data / "unknown").metrics()["auroc_unknown"] <= 1
+    assert run_settings(run)["loss"] == "cosface"
+
+
+def test_multi_worker_training_refuses_cosface(tiny_data: Path, tmp_path: Path):
+    from siamese.workers.cluster import Cluster
+    from siamese.workers.worker import train_multiworker
+
+    config = siamese.TrainConfig(train_dir=str(tiny_data / "train"), loss="cosface")
     with pytest.raises(SiameseError, match="one process only"):
         train_multiworker(config, tmp_path / "r", Cluster(("localhost:1",), 0))
