@@ -56,7 +56,7 @@ def test_a_triplet_run_records_its_loss_and_works_downstream(tiny_data: Path, tm
     assert probe["nearest_class"] in run.class_names
     result = siamese.evaluate(run, tiny_data / "test", tiny_data / "unknown")
     assert 0 <= result.metrics()["auroc_unknown"] <= 1
-    assert run_settings(run)["loss"] == "triplet"  # what Compare shows
+    assert run_settings(run)["loss"] == "triplet" and run_settings(run)["distance"] == "euclidean"  # what Compare shows
 
 
 def test_an_unknown_loss_is_refused_in_a_sentence(tiny_data: Path, tmp_path: Path):
@@ -112,7 +112,7 @@ def test_a_cosface_run_embeds_on_the_unit_sphere_and_works_downstream(tiny_data:
     probe = json.loads(run_cli("probe", str(run_dir), str(images[0]), "--json").stdout)
     assert probe["nearest_class"] in run.class_names and 0 <= probe["distance"] <= 2.0 + 1e-6  # a chord of the unit sphere
     assert 0 <= siamese.evaluate(run, tiny_data / "test", tiny_data / "unknown").metrics()["auroc_unknown"] <= 1
-    assert run_settings(run)["loss"] == "cosface"
+    assert run_settings(run)["loss"] == "cosface" and run_settings(run)["distance"] == run.distance == "unit-sphere euclidean"
 
 
 def test_multi_worker_training_refuses_cosface(tiny_data: Path, tmp_path: Path):
