@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,12 @@ RUN_COLOURS = px.colors.qualitative.D3
 SET_COLOURS = {"right class": "#2a9d8f", "wrong class": "#e76f51", "unknown": "#6d597a"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white"}
 HEATMAP_MAX_CLASSES = 20  # above this the heat map's cells are too small to read: top confusions instead
+
+
+def label(text: object) -> str:
+    """User-controlled text (a class, file or run name) as Plotly shows it: as written, since
+    Plotly reads tags such as <a href=...> and <b> in legends, ticks and hover labels."""
+    return html.escape(str(text), quote=False)
 
 
 def _scatter_class(n_points: int) -> type[go.Scatter] | type[go.Scattergl]:
@@ -68,14 +75,14 @@ def embedding_map(
     chosen = [c for c in dict.fromkeys(highlight) if c in set(class_names)]
     colours = class_colour(chosen) if chosen else class_colour(class_names)
     fig = go.Figure()
-    rows = table.assign(row=range(len(table)), name=[Path(f).name for f in table["file"]])
-    data_columns = ["row", "name", "distance_to_representative", "class"]
+    rows = table.assign(row=range(len(table)), name=[label(Path(f).name) for f in table["file"]], shown_class=[label(c) for c in table["class"]])
+    data_columns = ["row", "name", "distance_to_representative", "shown_class"]
     hover = "<b>%{customdata[3]}</b><br>%{customdata[1]}<br>distance to representative: %{customdata[2]:.3g}<extra></extra>"
     points = rows[~rows["representative"]]
 
     def add_points(part: pd.DataFrame, name: str, colour: Any, size: float, opacity: float, showlegend: bool) -> None:
         fig.add_trace(scatter(
-            x=part["x"], y=part["y"], mode="markers", name=name, legendgroup=name, showlegend=showlegend,
+            x=part["x"], y=part["y"], mode="markers", name=label(name), legendgroup=name, showlegend=showlegend,
             marker={"size": size, "color": colour, "opacity": opacity},
             customdata=part[data_columns].to_numpy(dtype=object), hovertemplate=hover,
         ))
@@ -97,12 +104,13 @@ def embedding_map(
             if len(part):
                 add_points(part, name, colours[name], 8, 0.8, True)
     if overlay is not None and len(overlay):
-        placed = overlay.assign(row=range(len(table), len(table) + len(overlay)), name=[Path(f).name for f in overlay["file"]], distance=float("nan"))
+        placed = overlay.assign(row=range(len(table), len(table) + len(overlay)), name=[label(Path(f).name) for f in overlay["file"]],
+                                 distance=float("nan"), shown_class=[label(c) for c in overlay["class"]])
         shown = placed[placed["class"].isin(chosen)] if chosen else placed
         fig.add_trace(scatter(
             x=shown["x"], y=shown["y"], mode="markers", name="test images (approximate place)",
             marker={"size": 9, "symbol": "x-thin", "line": {"width": 2, "color": [colours.get(c, "#777") for c in shown["class"]]}},
-            customdata=shown[["row", "name", "distance", "class"]].to_numpy(dtype=object),
+            customdata=shown[["row", "name", "distance", "shown_class"]].to_numpy(dtype=object),
             hovertemplate="<b>%{customdata[3]}</b> (test)<br>%{customdata[1]}<extra></extra>",
         ))
     reps = rows[rows["representative"]]
@@ -151,7 +159,7 @@ def confusion_heatmap(table: pd.DataFrame) -> go.Figure:
     signed = np.where(correct, share, np.where(counts > 0, -(0.3 + 0.7 * share), 0.0))
     text = np.where(counts > 0, counts.astype(str), "")
     fig = go.Figure(go.Heatmap(
-        z=signed, x=[str(c) for c in table.columns], y=[str(r) for r in table.index], text=text, texttemplate="%{text}",
+        z=signed, x=[label(c) for c in table.columns], y=[label(r) for r in table.index], text=text, texttemplate="%{text}",
         customdata=counts, zmin=-1, zmax=1, showscale=False, xgap=1, ygap=1,
         colorscale=[[0.0, "#b2182b"], [0.5, "#f7f7f7"], [0.5, "#f7f7f7"], [1.0, "#2a9d8f"]],
         hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
@@ -192,9 +200,9 @@ def compared_training_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure
                 name = prefix + metric
                 if name in history.columns and len(history):
                     fig.add_trace(go.Scatter(
-                        x=history["epoch"], y=history[name], mode="lines+markers", name=run, legendgroup=run, showlegend=not shown,
+                        x=history["epoch"], y=history[name], mode="lines+markers", name=label(run), legendgroup=run, showlegend=not shown,
                         line={"color": colour, "dash": dash, "width": max(1.5, 5.0 - 1.5 * i)}, marker={"size": max(4, 8 - 2 * i)},
-                        hovertemplate=f"{run}<br>epoch %{{x}}: {name.replace('_', ' ')} %{{y:.4f}}<extra></extra>",
+                        hovertemplate=f"{label(run)}<br>epoch %{{x}}: {name.replace('_', ' ')} %{{y:.4f}}<extra></extra>",
                     ), row=1, col=col)
                     shown = True
     epochs = max((int(h["epoch"].max()) for h in histories.values() if len(h)), default=1)
@@ -288,7 +296,7 @@ def class_distance_bars(distances: Mapping[str, float], threshold: float, neares
     (``threshold_text``, the page's own writing of the value) sits in front of the bars."""
     ordered = sorted(distances.items(), key=lambda kv: kv[1])
     fig = go.Figure(go.Bar(
-        x=[k for k, _ in ordered], y=[v for _, v in ordered],
+        x=[label(k) for k, _ in ordered], y=[v for _, v in ordered],
         marker_color=["#e63946" if k == nearest else "#8d99ae" for k, _ in ordered],
         hovertemplate="%{x}: %{y:.3g}<extra></extra>",
     ))
@@ -300,7 +308,7 @@ def class_distance_bars(distances: Mapping[str, float], threshold: float, neares
 
 def class_counts(counts: Mapping[str, int]) -> go.Figure:
     """Images per class."""
-    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color="#457b9d", hovertemplate="%{x}: %{y} images<extra></extra>"))
+    fig = go.Figure(go.Bar(x=[label(c) for c in counts], y=list(counts.values()), marker_color="#457b9d", hovertemplate="%{x}: %{y} images<extra></extra>"))
     fig.update_layout(**LAYOUT, height=260, title="Images per class", yaxis_title="images")
     return fig
 

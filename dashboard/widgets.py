@@ -129,9 +129,9 @@ def image_grid(paths: list[str], captions: list[str], palette: str = DEFAULT_PAL
         for cell, path, caption in zip(cells, paths[start : start + columns], captions[start : start + columns]):
             with cell:
                 try:
-                    st.image(loaders.coloured(path, palette, pixels), caption=caption, width=width)
+                    st.image(loaders.coloured(path, palette, pixels), caption=messages.plain(caption), width=width)
                 except siamese.SiameseError as exc:
-                    st.caption(f"{caption}: {messages.user_message(exc)}")
+                    st.caption(f"{messages.plain(caption)}: {messages.user_message(exc)}")
 
 
 def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, width: int = 110, pixels: Any = None) -> None:
@@ -140,9 +140,9 @@ def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALE
     for path, caption in zip(paths, captions):
         try:
             images.append(loaders.coloured(path, palette, pixels))
-            shown.append(caption)
+            shown.append(messages.plain(caption))
         except siamese.SiameseError as exc:
-            st.caption(f"{caption}: {messages.user_message(exc)}")
+            st.caption(f"{messages.plain(caption)}: {messages.user_message(exc)}")
     if images:
         st.image(images, caption=shown, width=width)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -99,8 +100,9 @@ def crashed(at: AppTest) -> list[str]:
 
 
 def image_captions(at: AppTest) -> list[str]:
-    """Captions of every st.image on the page."""
-    return [caption for element in at.image for caption in element.captions]
+    """Captions of every st.image on the page, as the browser shows them (Markdown's backslash
+    escapes, which keep file and class names plain text, removed)."""
+    return [re.sub(r"\\(.)", r"\1", caption) for element in at.image for caption in element.captions]
 
 
 def texts(at: AppTest) -> str:

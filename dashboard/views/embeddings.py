@@ -94,7 +94,7 @@ with images_column:
         widgets.image_grid(paths, captions, palette=palette, columns=3, width=110, pixels=run.pixels)
         if len(chosen) == 1:
             file, is_training = map_selection.point_file(table, overlay, chosen[0])
-            st.markdown(f"**Nearest training images** of {Path(file).name}")
+            st.markdown(f"**Nearest training images** of {messages.plain(Path(file).name)}")
             k = widgets.neighbours_input("map_neighbours")
             try:
                 training = loaders.training_set(run)
@@ -115,7 +115,7 @@ for start in range(0, len(pairs), per_row):
     cells = st.columns(per_row)
     for cell, (name, tsne_image, embedding_image) in zip(cells, pairs[start : start + per_row]):
         with cell, st.container(border=True):
-            st.markdown(f"**{name}**")
+            st.markdown(f"**{messages.plain(name)}**")
             if tsne_image == embedding_image:
                 widgets.image_row([str(tsne_image)], [f"{tsne_image.name} (both methods)"], palette=palette, width=120, pixels=run.pixels)
             else:

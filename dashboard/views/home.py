@@ -29,9 +29,9 @@ with left:
     else:
         summary = run.summary()
         st.markdown(
-            f"**{run.name}** · {summary['status']} · {summary['classes']} classes · "
+            f"**{messages.plain(run.name)}** · {summary['status']} · {summary['classes']} classes · "
             f"{summary['epochs_done']} of {summary['epochs']} epochs  \n"
-            f"trained on `{roots.display_path(run.train_dir)}` · input {'×'.join(map(str, run.input_shape))}"
+            f"trained on {messages.code(roots.display_path(run.train_dir))} · input {'×'.join(map(str, run.input_shape))}"
         )
         if run.status == "failed":
             st.error(f"This run failed: {messages.user_message(run.error or 'no reason recorded')}. Train it again on the Train page.")
@@ -44,7 +44,7 @@ with right:
     else:
         try:
             listing = loaders.scan(str(dataset))
-            st.markdown(f"`{roots.display_path(dataset)}` · {len(listing.class_names)} classes · {len(listing.paths)} images")
+            st.markdown(f"{messages.code(roots.display_path(dataset))} · {len(listing.class_names)} classes · {len(listing.paths)} images")
         except siamese.SiameseError as exc:
             st.error(messages.user_message(exc))
 
@@ -73,7 +73,7 @@ with headline:
         if not run.has_representatives:
             st.info("This run has no representatives yet; choose them on the Evaluate or Embeddings page (Choose representatives) to see its accuracy.")
         elif test_dir is None:
-            st.info(f"No `test` folder beside the run's training data `{roots.display_path(run.train_dir)}`; choose a test set on the Evaluate page.")
+            st.info(f"No `test` folder beside the run's training data {messages.code(roots.display_path(run.train_dir))}; choose a test set on the Evaluate page.")
         else:
             try:
                 metrics = loaders.evaluation(run, test_dir, unknown_dir).metrics()
@@ -88,8 +88,8 @@ with headline:
                     cols[2].metric("Strangers rejected", f"{metrics['rejection_rate']:.1%}", help=f"Unknown images at or above the run's threshold {threshold}.")
                     cols[3].metric("AUROC known vs unknown", f"{metrics['auroc_unknown']:.3f}")
                 st.caption(
-                    f"{metrics['n_test']} test images from `{roots.display_path(test_dir)}`"
-                    + (f" and {metrics['n_unknown']} unknown from `{roots.display_path(unknown_dir)}`" if unknown_dir else "")
+                    f"{metrics['n_test']} test images from {messages.code(roots.display_path(test_dir))}"
+                    + (f" and {metrics['n_unknown']} unknown from {messages.code(roots.display_path(unknown_dir))}" if unknown_dir else "")
                     + f", at the run's threshold {threshold}, {widgets.threshold_origin(run)}."
                 )
                 if metrics["threshold_source"] == "training":

@@ -83,7 +83,7 @@ if start:
     except siamese.SiameseError as exc:
         st.error(messages.user_message(exc))
     else:
-        st.toast(f"Training started: {run_dir.name}")
+        st.toast(f"Training started: {messages.plain(run_dir.name)}")
 
 
 def show_job(job: Job) -> None:
@@ -91,10 +91,10 @@ def show_job(job: Job) -> None:
     run = job.run()
     with st.container(border=True):
         head = st.columns([4, 1])
-        head[0].markdown(f"**{job.name}** · {job.state}")
+        head[0].markdown(f"**{messages.plain(job.name)}** · {job.state}")
         if job.state in ACTIVE and head[1].button("Cancel", key=f"cancel-{job.name}", help="Stops after the current batch; the best model so far is kept."):
             cancel_training(job)
-            st.toast(f"Cancel requested for {job.name}")
+            st.toast(f"Cancel requested for {messages.plain(job.name)}")
         if job.state == "starting" or run is None:
             if job.state == "failed":
                 st.error("The training process ended before it started training. Its output:")
@@ -122,12 +122,12 @@ def show_job(job: Job) -> None:
 def finished_message(job: Job, run: siamese.Run, done: int) -> None:
     """What a finished run needs next: nothing when it has representatives, else the button that chooses them."""
     if run.has_representatives:
-        st.success(f"Finished {done} epochs and chose the representatives: **{run.name}** is ready. Choose it in the sidebar, then open Evaluate or Probe.")
+        st.success(f"Finished {done} epochs and chose the representatives: **{messages.plain(run.name)}** is ready. Choose it in the sidebar, then open Evaluate or Probe.")
         links = st.columns(4)
         links[0].page_link(str(roots.VIEWS / "evaluate.py"), label="Evaluate", icon=":material/fact_check:")
         links[1].page_link(str(roots.VIEWS / "probe.py"), label="Probe", icon=":material/person_search:")
         return
-    button = (f"Choose **{run.name}** in the sidebar, then press \"Choose representatives\" on the Embeddings or Evaluate page "
+    button = (f"Choose **{messages.plain(run.name)}** in the sidebar, then press \"Choose representatives\" on the Embeddings or Evaluate page "
               "to make it ready for Evaluate and Probe.")
     if job.represents:
         st.warning(f"Finished {done} epochs, but choosing the representatives did not finish. {button}")
