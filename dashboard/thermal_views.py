@@ -192,8 +192,9 @@ def train_inputs(dataset: Path | None, defaults: siamese.TrainConfig) -> dict[st
     )
     text = cols[1].text_input(
         "Temperature window (°C)", value="",
-        placeholder=f"blank: per frame; suggested {hint}" if hint else "blank: per frame (needs a temperature unit)",
+        placeholder=f"suggested {hint}" if hint else "blank: per frame",
         help="LOW:HIGH degrees mapped to the network's 0..1 and clipped, the same for every image (needs a temperature unit). "
+             "Blank: each frame stretched over its own range. "
              + (f"Suggested from the temperatures of the data: {hint}." if hint else
                 "These images hold no temperatures (8-bit), so no window is suggested; a window such as 28:38 applies to radiometric frames."),
     )

@@ -58,7 +58,8 @@ class DashboardData:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the dashboard at this data only."""
-        return {"SIAMESE_RUN_ROOTS": str(self.run), "SIAMESE_DATA_ROOTS": str(self.data), "SIAMESE_RUNS_DIR": str(self.runs_dir)}
+        return {"SIAMESE_RUN_ROOTS": str(self.run), "SIAMESE_DATA_ROOTS": str(self.data), "SIAMESE_RUNS_DIR": str(self.runs_dir),
+                "SIAMESE_DASHBOARD_CACHE": str(self.runs_dir.parent / "dashboard-cache")}
 
 
 @pytest.fixture(scope="session")

@@ -115,7 +115,7 @@ def test_an_8_bit_dataset_shows_no_temperature_section(dashboard_env):
 def test_an_8_bit_dataset_gets_no_window_suggestion_on_the_train_form(dashboard_env):
     at = open_page("train.py")
     window = next(t for t in at.text_input if t.label == "Temperature window (°C)")
-    assert "suggested" not in window.placeholder and "needs a temperature unit" in window.placeholder
+    assert window.placeholder == "blank: per frame" and "needs a temperature unit" in window.help
     assert "no window is suggested" in window.help
 
 

@@ -37,7 +37,10 @@ except siamese.SiameseError as exc:
 
 counts = listing.counts()
 st.markdown(f"{messages.code(roots.display_path(dataset))}: **{len(listing.paths)} images** in **{len(counts)} classes**, {len(listing.skipped)} skipped.")
-st.plotly_chart(charts.class_counts(counts), config=charts.figure_config())
+if len(set(counts.values())) > 1:  # a chart of equal bars says nothing
+    st.plotly_chart(charts.class_counts(counts), config=charts.figure_config())
+elif counts:
+    st.caption(f"Every class has {next(iter(counts.values()))} images.")
 
 top = st.columns([2, 1, 1])
 with top[0]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import headline
 import loaders
 import messages
 import pickers
@@ -48,9 +49,9 @@ with right:
         except siamese.SiameseError as exc:
             st.error(messages.user_message(exc))
 
-# The headline numbers need the network (TensorFlow), so the page is drawn first and
+# The headline numbers may need the network (TensorFlow), so the page is drawn first and
 # the numbers fill this slot afterwards.
-headline = st.container()
+numbers_slot = st.container()
 
 st.subheader("Pages")
 links = st.columns(6)
@@ -66,7 +67,7 @@ for column, (page, label, icon, text) in zip(links, [
         st.page_link(str(roots.VIEWS / page), label=label, icon=icon)
         st.caption(text)
 
-with headline:
+with numbers_slot:
     if run is not None and run.status in ("complete", "cancelled") and run.has_model:
         st.subheader("Headline numbers")
         test_dir, unknown_dir = pickers.own_test_set(run), roots.sibling_dataset(run, "unknown")
@@ -76,7 +77,7 @@ with headline:
             st.info(f"No `test` folder beside the run's training data {messages.code(roots.display_path(run.train_dir))}; choose a test set on the Evaluate page.")
         else:
             try:
-                metrics = loaders.evaluation(run, test_dir, unknown_dir).metrics()
+                metrics, recorded = headline.metrics(run, test_dir, unknown_dir)
             except siamese.SiameseError as exc:
                 st.error(messages.user_message(exc))
             else:
@@ -91,6 +92,7 @@ with headline:
                     f"{metrics['n_test']} test images from {messages.code(roots.display_path(test_dir))}"
                     + (f" and {metrics['n_unknown']} unknown from {messages.code(roots.display_path(unknown_dir))}" if unknown_dir else "")
                     + f", at the run's threshold {threshold}, {widgets.threshold_origin(run)}."
+                    + (" Recorded at an earlier visit: the run and these images have not changed since." if recorded else "")
                 )
                 if metrics["threshold_source"] == "training":
                     st.warning("This run's threshold comes from its training images, which the network has fitted, so it lets many strangers in. "

@@ -106,7 +106,8 @@ except siamese.SiameseError as exc:
 else:
     st.caption(f"The {len(found)} training images closest to the probe in the learned embedding, whatever their class; their classes show "
                "whether the verdict stands on one person's images or on a mix.")
-    widgets.neighbour_grid(found, palette, pixels=run.pixels)
+    # 150 px: a caption as wide as its image keeps a file name such as person_03_024.png on one line.
+    widgets.neighbour_grid(found, palette, width=150, pixels=run.pixels)
 
 left, right = st.columns(2)
 with left:

@@ -23,8 +23,9 @@ from siamese.training.config import LOSSES, PRECISIONS
 ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4
 DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
-LOSS_LABELS = {"contrastive": "contrastive (pairs)", "triplet": "triplet (batch-all)"}
-PRECISION_LABELS = {"auto": "auto (bfloat16 where the CPU has it)", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
+# Short enough for a fifth of the form (a longer one was cut off: "auto (bfloat16 w"); the help says the rest.
+LOSS_LABELS = {"contrastive": "contrastive", "triplet": "triplet"}
+PRECISION_LABELS = {"auto": "auto", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
 
 st.title("Train")
 
@@ -38,11 +39,12 @@ with st.form("train"):
     learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=DEFAULTS.learning_rate, step=0.0001, format="%.5f")
     loss = cols[4].selectbox(
         "Objective", list(LOSSES), format_func=lambda name: LOSS_LABELS[name],
-        help="What training optimises. Contrastive: random pairs, the original method. Triplet: every triplet of class-balanced batches. "
+        help="What training optimises. Contrastive: random pairs, the original method. Triplet (batch-all): every triplet of class-balanced batches. "
              "docs/objectives.md compares them on five datasets.",
     )
     cols = st.columns(5)
-    input_shape = cols[0].text_input("Input shape (H,W,C)", value="", placeholder="blank: the first image's, e.g. 60,80,3", help="Every image is converted and resized to this.")
+    input_shape = cols[0].text_input("Input shape (H,W,C)", value="", placeholder="e.g. 60,80,3",
+                                   help="Every image is converted and resized to this. Blank: the first image's shape.")
     seed = cols[1].number_input("Seed", min_value=0, value=DEFAULTS.seed, step=1)
     validation_split = cols[2].number_input("Validation split", min_value=0.0, max_value=0.9, value=0.0, step=0.05, help="Fraction of each class held out to validate each epoch (0 for none).")
     calibration_split = cols[4].number_input(
@@ -52,7 +54,8 @@ with st.form("train"):
     )
     precision = cols[3].selectbox(
         "Precision", list(PRECISIONS), format_func=lambda p: PRECISION_LABELS.get(p, p),
-        help="Mixed bfloat16 halves the time per step on CPUs with native bfloat16; inference always runs in float32.",
+        help="Auto: mixed bfloat16 where the CPU has native bfloat16, float32 elsewhere. Mixed bfloat16 halves the time per step on such CPUs; "
+             "inference always runs in float32.",
     )
     augment = st.checkbox(
         "Augment training pairs", value=DEFAULTS.augment,
