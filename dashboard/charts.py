@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,17 +19,27 @@ ROC_POINTS = 1000
 # 20 colours picked greedily from Plotly's qualitative palettes for the largest smallest
 # CIEDE2000 difference (16.0; Dark24's first 16 colours have two magentas 8.7 apart),
 # lightness 30-80 and chroma above 30, so that none is near white, black or gray.
+# Ordered so that a map of 16 classes or fewer has one dark purple only: the violet #D626FF,
+# the mauve #B279A2 and the blue-violets come last (#990099 and #D626FF were two classes alike).
 CLASS_COLOURS = [
     "#1F77B4", "#86CE00", "#FB0D0D", "#FF97FF", "#990099", "#85660D", "#1C8356", "#19D3F3", "#FEAF16", "#FC0080",
-    "#F8A19F", "#862A16", "#00CC96", "#D626FF", "#B279A2", "#999933", "#7570B3", "#511CFB", "#FF7F0E", "#38A6A5",
+    "#F8A19F", "#862A16", "#00CC96", "#FF7F0E", "#38A6A5", "#999933", "#7570B3", "#511CFB", "#D626FF", "#B279A2",
 ]
 LEGEND_MAX = len(CLASS_COLOURS)  # above this many classes the map has no legend but a class picker
 MUTED = "#c8c8c8"  # classes not highlighted
 REPRESENTATIVE_COLOUR = "#111111"
+PROBE_COLOUR = "#000000"  # like the representatives: no class colour
 RUN_COLOURS = px.colors.qualitative.D3
 SET_COLOURS = {"right class": "#2a9d8f", "wrong class": "#e76f51", "unknown": "#6d597a"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white"}
+THRESHOLD_LABEL_MARGIN = 110  # px right of the bars for "threshold 0.1015"
 HEATMAP_MAX_CLASSES = 20  # above this the heat map's cells are too small to read: top confusions instead
+
+
+def label(text: object) -> str:
+    """User-controlled text (a class, file or run name) as Plotly shows it: as written, since
+    Plotly reads tags such as <a href=...> and <b> in legends, ticks and hover labels."""
+    return html.escape(str(text), quote=False)
 
 
 def _scatter_class(n_points: int) -> type[go.Scatter] | type[go.Scattergl]:
@@ -55,8 +66,11 @@ def embedding_map(
     below the plot. More classes share one trace coloured per point (colours repeat;
     there is no legend): the page offers a class picker instead, and the ``highlight``
     classes get their own traces in distinct colours on top, every other point gray.
-    Representatives are drawn last, as hollow diamonds, so the points of a tight cluster
-    stay visible inside them. Past ``SVG_POINT_LIMIT`` points the map draws with WebGL.
+    Representatives are drawn last, as hollow diamonds larger than a tight cluster, and points
+    are small with a white rim, so a class's points stay visible inside its diamond. Past
+    ``SVG_POINT_LIMIT`` points the map draws with WebGL. The map fills its column (t-SNE's
+    axes have no unit, so their aspect is not kept). Without a legend (``legend`` False) a
+    probe's star and the representatives still get their legend entries.
     The drag mode is left to Streamlit: with point selection it pans and a click selects
     (a drag mode of lasso would turn click selection off); lasso and box are in the toolbar.
 
@@ -68,15 +82,15 @@ def embedding_map(
     chosen = [c for c in dict.fromkeys(highlight) if c in set(class_names)]
     colours = class_colour(chosen) if chosen else class_colour(class_names)
     fig = go.Figure()
-    rows = table.assign(row=range(len(table)), name=[Path(f).name for f in table["file"]])
-    data_columns = ["row", "name", "distance_to_representative", "class"]
+    rows = table.assign(row=range(len(table)), name=[label(Path(f).name) for f in table["file"]], shown_class=[label(c) for c in table["class"]])
+    data_columns = ["row", "name", "distance_to_representative", "shown_class"]
     hover = "<b>%{customdata[3]}</b><br>%{customdata[1]}<br>distance to representative: %{customdata[2]:.3g}<extra></extra>"
     points = rows[~rows["representative"]]
 
     def add_points(part: pd.DataFrame, name: str, colour: Any, size: float, opacity: float, showlegend: bool) -> None:
         fig.add_trace(scatter(
-            x=part["x"], y=part["y"], mode="markers", name=name, legendgroup=name, showlegend=showlegend,
-            marker={"size": size, "color": colour, "opacity": opacity},
+            x=part["x"], y=part["y"], mode="markers", name=label(name), legendgroup=name, showlegend=showlegend,
+            marker={"size": size, "color": colour, "opacity": opacity, "line": {"width": 0.6, "color": "#fff"}},
             customdata=part[data_columns].to_numpy(dtype=object), hovertemplate=hover,
         ))
 
@@ -95,14 +109,15 @@ def embedding_map(
         for name in class_names:
             part = points[points["class"] == name]
             if len(part):
-                add_points(part, name, colours[name], 8, 0.8, True)
+                add_points(part, name, colours[name], 6, 0.85, legend)
     if overlay is not None and len(overlay):
-        placed = overlay.assign(row=range(len(table), len(table) + len(overlay)), name=[Path(f).name for f in overlay["file"]], distance=float("nan"))
+        placed = overlay.assign(row=range(len(table), len(table) + len(overlay)), name=[label(Path(f).name) for f in overlay["file"]],
+                                 distance=float("nan"), shown_class=[label(c) for c in overlay["class"]])
         shown = placed[placed["class"].isin(chosen)] if chosen else placed
         fig.add_trace(scatter(
             x=shown["x"], y=shown["y"], mode="markers", name="test images (approximate place)",
             marker={"size": 9, "symbol": "x-thin", "line": {"width": 2, "color": [colours.get(c, "#777") for c in shown["class"]]}},
-            customdata=shown[["row", "name", "distance", "class"]].to_numpy(dtype=object),
+            customdata=shown[["row", "name", "distance", "shown_class"]].to_numpy(dtype=object),
             hovertemplate="<b>%{customdata[3]}</b> (test)<br>%{customdata[1]}<extra></extra>",
         ))
     reps = rows[rows["representative"]]
@@ -110,29 +125,28 @@ def embedding_map(
         reps = reps[reps["class"].isin(chosen)]
     fig.add_trace(scatter(
         x=reps["x"], y=reps["y"], mode="markers", name="representatives",
-        marker=_representative_marker(many, bool(chosen)),
+        marker=_representative_marker(many, bool(chosen)), showlegend=True,
         customdata=reps[data_columns].to_numpy(dtype=object),
         hovertemplate="<b>%{customdata[3]}</b> (representative)<br>%{customdata[1]}<extra></extra>",
     ))
     if probe_xy is not None:
         fig.add_trace(go.Scatter(
-            x=[probe_xy[0]], y=[probe_xy[1]], mode="markers", name="probe (approximate place)",
-            marker={"size": 24, "symbol": "star", "color": "#ffb703", "line": {"width": 2, "color": "#000"}},
+            x=[probe_xy[0]], y=[probe_xy[1]], mode="markers", name="probe (approximate place)", showlegend=True,
+            marker={"size": 20, "symbol": "star-open", "color": PROBE_COLOUR, "line": {"width": 2.5}},  # open: its class shows through
             hovertemplate="probe<extra></extra>",
         ))
     # The legend goes below the plot, in rows: beside it, it took half of the plot's width.
     fig.update_layout(
-        **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 40 if title else 25}}, title=title, height=620 if legend else 560, showlegend=legend, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2",
+        **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 40 if title else 25}}, title=title, height=620 if legend else 560, showlegend=legend or probe_xy is not None, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2",
         legend={"itemsizing": "constant", "orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top", "font": {"size": 11}},
     )
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
 
 
 def _representative_marker(many: bool, highlighted: bool) -> dict[str, Any]:
     """Hollow diamonds: around a highlighted class's points, large; among hundreds of
     classes, small and thin, so that each class's points still show around it."""
-    size, width = (16, 2) if highlighted else ((7, 1) if many else (10, 1.5))
+    size, width = (16, 2) if highlighted else ((7, 1) if many else (16, 1.2))
     return {"size": size, "color": REPRESENTATIVE_COLOUR, "symbol": "diamond-open", "line": {"width": width}}
 
 
@@ -151,7 +165,7 @@ def confusion_heatmap(table: pd.DataFrame) -> go.Figure:
     signed = np.where(correct, share, np.where(counts > 0, -(0.3 + 0.7 * share), 0.0))
     text = np.where(counts > 0, counts.astype(str), "")
     fig = go.Figure(go.Heatmap(
-        z=signed, x=[str(c) for c in table.columns], y=[str(r) for r in table.index], text=text, texttemplate="%{text}",
+        z=signed, x=[label(c) for c in table.columns], y=[label(r) for r in table.index], text=text, texttemplate="%{text}",
         customdata=counts, zmin=-1, zmax=1, showscale=False, xgap=1, ygap=1,
         colorscale=[[0.0, "#b2182b"], [0.5, "#f7f7f7"], [0.5, "#f7f7f7"], [1.0, "#2a9d8f"]],
         hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
@@ -192,9 +206,9 @@ def compared_training_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure
                 name = prefix + metric
                 if name in history.columns and len(history):
                     fig.add_trace(go.Scatter(
-                        x=history["epoch"], y=history[name], mode="lines+markers", name=run, legendgroup=run, showlegend=not shown,
+                        x=history["epoch"], y=history[name], mode="lines+markers", name=label(run), legendgroup=run, showlegend=not shown,
                         line={"color": colour, "dash": dash, "width": max(1.5, 5.0 - 1.5 * i)}, marker={"size": max(4, 8 - 2 * i)},
-                        hovertemplate=f"{run}<br>epoch %{{x}}: {name.replace('_', ' ')} %{{y:.4f}}<extra></extra>",
+                        hovertemplate=f"{label(run)}<br>epoch %{{x}}: {name.replace('_', ' ')} %{{y:.4f}}<extra></extra>",
                     ), row=1, col=col)
                     shown = True
     epochs = max((int(h["epoch"].max()) for h in histories.values() if len(h)), default=1)
@@ -285,22 +299,24 @@ def cmc_curve(rates: Sequence[float], identified_rate: float) -> go.Figure:
 
 def class_distance_bars(distances: Mapping[str, float], threshold: float, nearest: str, threshold_text: str | None = None) -> go.Figure:
     """Distance from a probe to every class, nearest first, with the threshold line; its label
-    (``threshold_text``, the page's own writing of the value) sits in front of the bars."""
+    (``threshold_text``, the page's own writing of the value) sits in the right margin, beside
+    the line's end, where no bar can be under it."""
     ordered = sorted(distances.items(), key=lambda kv: kv[1])
     fig = go.Figure(go.Bar(
-        x=[k for k, _ in ordered], y=[v for _, v in ordered],
+        x=[label(k) for k, _ in ordered], y=[v for _, v in ordered],
         marker_color=["#e63946" if k == nearest else "#8d99ae" for k, _ in ordered],
         hovertemplate="%{x}: %{y:.3g}<extra></extra>",
     ))
-    fig.add_hline(y=threshold, line={"color": "#000", "dash": "dash", "width": 2}, layer="above", annotation_text=f"threshold {threshold_text or threshold}",
-                  annotation_position="top left", annotation_bgcolor="rgba(255,255,255,0.9)")
-    fig.update_layout(**LAYOUT, height=320, title="Distance to each class", yaxis_title="distance")
+    fig.add_hline(y=threshold, line={"color": "#000", "dash": "dash", "width": 2}, layer="above")
+    fig.add_annotation(text=f"threshold {threshold_text or threshold}", xref="paper", x=1.0, xanchor="left", y=threshold, yref="y",
+                       showarrow=False, xshift=4, align="left")
+    fig.update_layout(**{**LAYOUT, "margin": {**LAYOUT["margin"], "r": THRESHOLD_LABEL_MARGIN}}, height=320, title="Distance to each class", yaxis_title="distance")
     return fig
 
 
 def class_counts(counts: Mapping[str, int]) -> go.Figure:
     """Images per class."""
-    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color="#457b9d", hovertemplate="%{x}: %{y} images<extra></extra>"))
+    fig = go.Figure(go.Bar(x=[label(c) for c in counts], y=list(counts.values()), marker_color="#457b9d", hovertemplate="%{x}: %{y} images<extra></extra>"))
     fig.update_layout(**LAYOUT, height=260, title="Images per class", yaxis_title="images")
     return fig
 

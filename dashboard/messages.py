@@ -4,6 +4,9 @@ root instead of the server's absolute ones."""
 
 from __future__ import annotations
 
+import re
+
+import pandas as pd
 import roots
 
 from siamese.errors import REPRESENT, SET, TRAIN, SiameseError
@@ -19,6 +22,42 @@ DASHBOARD_WORDS: dict[tuple[str, str | None], str] = {
 }
 # Characters around a path in a sentence that are not part of it.
 OPENERS, CLOSERS = "'\"`(", "'\"`),;.:"
+
+
+# Markdown (and Streamlit's directives, LaTeX and GitHub autolinks) in text the user controls:
+# class, file, folder and run names. Escaped with a backslash, each shows as itself.
+ALWAYS_ESCAPED = re.compile(r"([\\`*\[\]<>!$~|#&@{}])")
+EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")  # intraword ones never emphasise
+LINE_START = re.compile(r"^(\s*\d*)((?<!\d)[-+]|(?<=\d)[.)](?=\s|$))")  # a list item or a rule (---)
+AUTOLINK = re.compile(r"(?i)(://|www\.)")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def plain(text: object) -> str:
+    """User-controlled ``text`` made safe to put into Markdown (st.markdown, alerts, captions,
+    labels): it shows as written, never as an image, a link, emphasis, code or a new block."""
+    text = CONTROL.sub(" ", str(text))
+    text = ALWAYS_ESCAPED.sub(r"\\\1", text)
+    text = EDGE_UNDERSCORE.sub(r"\\_", text)
+    text = AUTOLINK.sub(lambda m: {"://": r":\/\/"}.get(m.group(1), m.group(1)[:3] + r"\."), text)
+    return LINE_START.sub(r"\1\\\2", text)
+
+
+def code(text: object) -> str:
+    """User-controlled ``text`` (a path) as a Markdown code span, whatever backticks it holds."""
+    text = CONTROL.sub(" ", str(text))
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def plain_frame(frame: pd.DataFrame, values: bool = True) -> pd.DataFrame:
+    """``frame`` for st.table, which renders Markdown in every cell: its index, column names and
+    (with ``values``) its text cells made ``plain``."""
+    def shown(label: object) -> object:
+        return plain(label) if isinstance(label, str) else label
+    frame = frame.rename(index=shown, columns=shown)
+    return frame.map(shown) if values else frame
 
 
 def _relative(word: str) -> str:
@@ -38,18 +77,19 @@ def relative_paths(text: str) -> str:
 
 def user_message(message: str | Exception) -> str:
     """An error (or a recorded error's text) as the dashboard says it: its remedy in the
-    dashboard's words and every absolute path relative to its root."""
+    dashboard's words and every absolute path relative to its root; Markdown-safe (``plain``),
+    since it names the user's files."""
     if isinstance(message, SiameseError) and message.remedy is not None:
         text = f"{message.problem}; {message.remedy.worded(DASHBOARD_WORDS)}"
     else:
         text = str(message)
-    return relative_paths(text)
+    return plain(relative_paths(text))
 
 
 def upload_message(message: str | Exception, name: str) -> str:
     """An upload's error in one plain sentence that names the file: an unreadable one is
-    told what to upload instead, with no decoder's exception text."""
+    told what to upload instead, with no decoder's exception text; Markdown-safe like ``user_message``."""
     text = str(message)
     if "cannot be read as an image" in text:
-        return f"{name} is not an image the dashboard can read (PNG, JPEG, BMP or TIFF); choose another file."
+        return f"{plain(name)} is not an image the dashboard can read (PNG, JPEG, BMP or TIFF); choose another file."
     return user_message(text.replace("the uploaded file", name))

@@ -269,12 +269,12 @@ def require_run() -> siamese.Run | None:
         return None
     if run.status != "complete" and run.status != "cancelled":
         if run.status == "running":
-            st.info(f"Run {run.name} is still training ({run.info.get('epochs_done', 0)} of {run.config.epochs} epochs); its pages open when it finishes.")
+            st.info(f"Run {messages.plain(run.name)} is still training ({run.info.get('epochs_done', 0)} of {run.config.epochs} epochs); its pages open when it finishes.")
         else:
-            st.error(f"Run {run.name} failed: {messages.user_message(run.error or 'no reason recorded')}. Train it again on the Train page or choose another run in the sidebar.")
+            st.error(f"Run {messages.plain(run.name)} failed: {messages.user_message(run.error or 'no reason recorded')}. Train it again on the Train page or choose another run in the sidebar.")
         return None
     if not run.has_model:
-        st.error(f"Run {run.name} has no saved model (it stopped before its first epoch ended). Train it again on the Train page or choose another run in the sidebar.")
+        st.error(f"Run {messages.plain(run.name)} has no saved model (it stopped before its first epoch ended). Train it again on the Train page or choose another run in the sidebar.")
         return None
     return run
 
@@ -287,12 +287,12 @@ def require_representatives(run: siamese.Run) -> bool:
             run.representative_embeddings()
             return True
         except siamese.SiameseError as exc:
-            st.error(f"The representatives of run {run.name} cannot be used: {messages.user_message(exc)}.")
+            st.error(f"The representatives of run {messages.plain(run.name)} cannot be used: {messages.user_message(exc)}.")
     else:
-        st.warning(f"Run {run.name} has no class representatives yet; they are needed for the map, evaluation and probes.")
+        st.warning(f"Run {messages.plain(run.name)} has no class representatives yet; they are needed for the map, evaluation and probes.")
     if not roots.within_roots(run.train_dir, [*roots.data_roots(), *roots.run_roots()]):
         # run.json names the folder; the dashboard reads nothing outside its roots, whatever a run says.
-        st.error(f"Run {run.name}'s training folder lies outside the dashboard's data folders, so its representatives cannot be "
+        st.error(f"Run {messages.plain(run.name)}'s training folder lies outside the dashboard's data folders, so its representatives cannot be "
                  "chosen here; add that folder to data_roots in dashboard.toml, or choose them with the represent command.")
         return False
     if st.button("Choose representatives", type="primary", help="Embeds the training images, maps them with t-SNE and records one medoid per class."):

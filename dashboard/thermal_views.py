@@ -7,10 +7,12 @@ them, turns them into Plotly figures and draws the page sections that call them.
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 from typing import Any
 
+import messages
 import numpy as np
 import plotly.graph_objects as go
 import roots
@@ -26,6 +28,8 @@ LAYOUT: dict[str, Any] = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "templ
 BIN_CELSIUS = 0.25
 UNIT_LABELS = {"counts": "counts (no temperature)", "celsius": "°C", "kelvin": "K", "centikelvin": "0.01 K (centikelvin)"}
 NO_READBACK = "none"
+HEATMAP_SIDE = 256  # the most cells a heat map draws a side (bigger frames are block-averaged)
+HEATMAP_CACHE_ENTRIES = 32
 
 
 # Numbers, cached ----------------------------------------------------------------------------
@@ -50,9 +54,26 @@ def skin_range(dataset: str, unit: str) -> tuple[float, float] | None:
     return temperatures.skin_range(siamese.scan_folder(dataset), unit)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def file_celsius(source: str | bytes, unit: str) -> np.ndarray:
-    return celsius_of_file(source, unit, MAX_IMAGE_PIXELS)
+@st.cache_data(max_entries=HEATMAP_CACHE_ENTRIES, show_spinner=False)
+def file_celsius(source: str | bytes, unit: str) -> tuple[np.ndarray, int, float, float]:
+    """A frame's temperatures as the heat map draws them (``shrink``), and the full frame's
+    lowest and highest. Only the small array is kept: ``HEATMAP_CACHE_ENTRIES`` of at most
+    ``HEATMAP_SIDE``² float32 cells (256 KB), 8 MB in all, whatever the frames' size."""
+    celsius = celsius_of_file(source, unit, MAX_IMAGE_PIXELS)
+    small, step = shrink(celsius)
+    return small, step, float(np.nanmin(celsius)), float(np.nanmax(celsius))
+
+
+def shrink(frame: np.ndarray, side: int = HEATMAP_SIDE) -> tuple[np.ndarray, int]:
+    """``frame`` reduced to at most ``side`` cells a side, keeping its aspect: the mean of each
+    step x step block (edge blocks padded with their edge values), and the step (1: unchanged).
+    A browser draws and hovers a few hundred cells a side at once; a 4096x4096 frame is 16.7 million."""
+    step = max(1, -(-max(frame.shape) // side))
+    if step == 1:
+        return frame.astype(np.float32), 1
+    height, width = -(-frame.shape[0] // step), -(-frame.shape[1] // step)
+    padded = np.pad(frame, ((0, height * step - frame.shape[0]), (0, width * step - frame.shape[1])), mode="edge")
+    return padded.reshape(height, step, width, step).mean(axis=(1, 3), dtype=np.float64).astype(np.float32), step
 
 
 def display_pixels(run: siamese.Run | None, first_file: str | os.PathLike[str] | None) -> PixelMapping:
@@ -82,7 +103,7 @@ def temperature_histograms(values: dict[str, np.ndarray], window: tuple[float, f
         edges = np.array([every.min() - BIN_CELSIUS, every.min() + BIN_CELSIUS])
     shares = np.array([np.histogram(v, edges)[0] / max(v.size, 1) * 100 for v in values.values()])
     fig = go.Figure(go.Heatmap(
-        x=(edges[:-1] + edges[1:]) / 2, y=list(values), z=shares, colorscale=colour_scale("inferno"), colorbar={"title": "% of pixels"},
+        x=(edges[:-1] + edges[1:]) / 2, y=[html.escape(name) for name in values], z=shares, colorscale=colour_scale("inferno"), colorbar={"title": "% of pixels"},
         hovertemplate="%{y}<br>%{x:.2f} °C: %{z:.2f}% of pixels<extra></extra>",
     ))
     if window is not None:
@@ -93,13 +114,16 @@ def temperature_histograms(values: dict[str, np.ndarray], window: tuple[float, f
     return fig
 
 
-def temperature_heatmap(celsius: np.ndarray, palette: str, window: tuple[float, float] | None = None, title: str = "") -> go.Figure:
+def temperature_heatmap(celsius: np.ndarray, palette: str, window: tuple[float, float] | None = None, title: str = "", step: int = 1) -> go.Figure:
     """One frame's temperatures, coloured with a display palette (over ``window`` when given);
-    the hover label gives the pixel and its temperature in degrees Celsius."""
-    low, high = window if window is not None else (float(celsius.min()), float(celsius.max()))
+    the hover label gives the pixel and its temperature in degrees Celsius. ``step``: each
+    cell is the mean of step x step pixels (``shrink``); the axes still count the frame's pixels."""
+    low, high = window if window is not None else (float(np.nanmin(celsius)), float(np.nanmax(celsius)))
+    where = "column %{x}, row %{y}" + (f" (mean of {step}×{step} pixels)" if step > 1 else "")
     fig = go.Figure(go.Heatmap(
-        z=celsius, zmin=low, zmax=high, colorscale=colour_scale(palette), colorbar={"title": "°C"},
-        hovertemplate="column %{x}, row %{y}<br><b>%{z:.2f} °C</b><extra></extra>",
+        z=celsius, x=np.arange(celsius.shape[1]) * step, y=np.arange(celsius.shape[0]) * step,
+        zmin=low, zmax=high, colorscale=colour_scale(palette), colorbar={"title": "°C"},
+        hovertemplate=where + "<br><b>%{z:.2f} °C</b><extra></extra>",
     ))
     fig.update_layout(**LAYOUT, height=380, title=title)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False)
@@ -129,11 +153,11 @@ def dataset_section(dataset: Path, listing: siamese.Listing, run: siamese.Run | 
     names = [roots.display_path(p) for p in listing.paths]
     chosen = st.selectbox("Image for the heat map", range(len(names)), format_func=lambda i: names[i], key="data_heatmap_image")
     try:
-        celsius = file_celsius(str(listing.paths[chosen]), unit)
+        celsius, step, coldest, warmest = file_celsius(str(listing.paths[chosen]), unit)
     except siamese.SiameseError as exc:
-        st.warning(str(exc).replace(str(listing.paths[chosen]), names[chosen]))
+        st.warning(messages.plain(str(exc).replace(str(listing.paths[chosen]), names[chosen])))
         return
-    st.plotly_chart(temperature_heatmap(celsius, palette, shown, f"{Path(names[chosen]).name}: {celsius.min():.1f} to {celsius.max():.1f} °C"),
+    st.plotly_chart(temperature_heatmap(celsius, palette, shown, f"{html.escape(Path(names[chosen]).name)}: {coldest:.1f} to {warmest:.1f} °C", step),
                     config={"displaylogo": False}, key="data_heatmap")
     st.caption("Hover the heat map for each pixel's temperature." + (f" Colours span the window {shown[0]:g}-{shown[1]:g} °C." if shown else ""))
 
@@ -143,11 +167,12 @@ def probe_section(data: bytes, name: str, run: siamese.Run, palette: str) -> Non
     if not run.pixels.radiometric:
         return
     try:
-        celsius = file_celsius(data, run.pixels.unit)
+        celsius, step, coldest, warmest = file_celsius(data, run.pixels.unit)
     except siamese.SiameseError as exc:
-        st.warning(str(exc).replace("the uploaded file", name))
+        st.warning(messages.plain(str(exc).replace("the uploaded file", name)))
         return
-    st.plotly_chart(temperature_heatmap(celsius, palette, run.pixels.window, f"{name}: {celsius.min():.1f} to {celsius.max():.1f} °C ({run.pixels.describe()})"),
+    title = f"{html.escape(name)}: {coldest:.1f} to {warmest:.1f} °C ({run.pixels.describe()})"
+    st.plotly_chart(temperature_heatmap(celsius, palette, run.pixels.window, title, step),
                     config={"displaylogo": False}, key="probe_heatmap")
 
 
@@ -167,8 +192,9 @@ def train_inputs(dataset: Path | None, defaults: siamese.TrainConfig) -> dict[st
     )
     text = cols[1].text_input(
         "Temperature window (°C)", value="",
-        placeholder=f"blank: per frame; suggested {hint}" if hint else "blank: per frame (needs a temperature unit)",
+        placeholder=f"suggested {hint}" if hint else "blank: per frame",
         help="LOW:HIGH degrees mapped to the network's 0..1 and clipped, the same for every image (needs a temperature unit). "
+             "Blank: each frame stretched over its own range. "
              + (f"Suggested from the temperatures of the data: {hint}." if hint else
                 "These images hold no temperatures (8-bit), so no window is suggested; a window such as 28:38 applies to radiometric frames."),
     )

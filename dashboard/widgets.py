@@ -29,6 +29,7 @@ SUGGESTION_LABELS = {"eer": "Equal error", "best_balance": "Best balance", "targ
 # labels and the slider's own label (printf-style, drawn by the browser) give the same digits.
 THRESHOLD_DIGITS = 4
 SLIDER_FORMAT = f"%.{THRESHOLD_DIGITS}g"
+SLIDER_POSITIONS = 200  # about this many arrow-key steps over the slider's range
 
 
 # Threshold ----------------------------------------------------------------------------------
@@ -70,15 +71,20 @@ def set_threshold(run: siamese.Run, value: float) -> None:
 
 
 def threshold_step(max_value: float) -> tuple[float, int]:
-    """A slider step fine enough to reach ``THRESHOLD_DIGITS`` significant digits of
-    ``max_value`` (1,000 to 10,000 positions), and its decimals.
+    """A slider step a person can use, and its decimals: about 1/200 of the slider's range
+    (``SLIDER_POSITIONS``), rounded down to 1, 2 or 5 times a power of ten, so each arrow-key
+    press moves the threshold visibly (200 to 500 positions).
 
     Distances depend on the network: a barely trained one keeps every image within
-    0.001 of every other, a trained one spreads them over about 1. A button may set a
-    value between two steps: the slider keeps it as it is, and shows it to the same digits.
+    0.001 of every other, a trained one spreads them over about 1. The buttons set exact
+    values between two steps: the slider keeps such a value as it is, and shows it to
+    ``THRESHOLD_DIGITS`` significant digits.
     """
-    step = 10.0 ** (math.floor(math.log10(max(max_value, 1e-9))) - (THRESHOLD_DIGITS - 1))
-    return step, max(0, -math.floor(math.log10(step)))
+    raw = max(max_value, 1e-9) / SLIDER_POSITIONS
+    power = math.floor(math.log10(raw))
+    mantissa = raw / 10.0**power * (1 + 1e-9)  # 5.0 must not read as 4.999...
+    step = max(m for m in (1, 2, 5) if m <= mantissa) * 10.0**power
+    return step, max(0, -power)
 
 
 def threshold_slider(run: siamese.Run, max_value: float) -> float:
@@ -116,8 +122,10 @@ def named_thresholds(record: dict[str, Any], suggestions: dict[str, dict[str, An
 def threshold_buttons(run: siamese.Run, suggestions: dict[str, dict[str, Any]]) -> None:
     """A row of buttons (``suggest-NAME``) that each move the threshold to a named one."""
     named = named_thresholds(run.threshold_record(), suggestions)
-    for button, (name, (label, value, criterion)) in zip(st.columns(len(named)), named.items()):
-        button.button(f"{label}: {format_threshold(value)}", key=f"suggest-{name}", help=criterion, on_click=set_threshold, args=(run, value))
+    # One row of buttons as wide as their labels (equal columns cut "1% accepted: 0.07325" off), wrapping when narrow.
+    with st.container(horizontal=True):
+        for name, (label, value, criterion) in named.items():
+            st.button(f"{label}: {format_threshold(value)}", key=f"suggest-{name}", help=criterion, on_click=set_threshold, args=(run, value))
 
 
 # Images -------------------------------------------------------------------------------------
@@ -129,9 +137,9 @@ def image_grid(paths: list[str], captions: list[str], palette: str = DEFAULT_PAL
         for cell, path, caption in zip(cells, paths[start : start + columns], captions[start : start + columns]):
             with cell:
                 try:
-                    st.image(loaders.coloured(path, palette, pixels), caption=caption, width=width)
+                    st.image(loaders.coloured(path, palette, pixels), caption=messages.plain(caption), width=width)
                 except siamese.SiameseError as exc:
-                    st.caption(f"{caption}: {messages.user_message(exc)}")
+                    st.caption(f"{messages.plain(caption)}: {messages.user_message(exc)}")
 
 
 def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALETTE, width: int = 110, pixels: Any = None) -> None:
@@ -140,9 +148,9 @@ def image_row(paths: list[str], captions: list[str], palette: str = DEFAULT_PALE
     for path, caption in zip(paths, captions):
         try:
             images.append(loaders.coloured(path, palette, pixels))
-            shown.append(caption)
+            shown.append(messages.plain(caption))
         except siamese.SiameseError as exc:
-            st.caption(f"{caption}: {messages.user_message(exc)}")
+            st.caption(f"{messages.plain(caption)}: {messages.user_message(exc)}")
     if images:
         st.image(images, caption=shown, width=width)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -57,7 +58,8 @@ class DashboardData:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the dashboard at this data only."""
-        return {"SIAMESE_RUN_ROOTS": str(self.run), "SIAMESE_DATA_ROOTS": str(self.data), "SIAMESE_RUNS_DIR": str(self.runs_dir)}
+        return {"SIAMESE_RUN_ROOTS": str(self.run), "SIAMESE_DATA_ROOTS": str(self.data), "SIAMESE_RUNS_DIR": str(self.runs_dir),
+                "SIAMESE_DASHBOARD_CACHE": str(self.runs_dir.parent / "dashboard-cache")}
 
 
 @pytest.fixture(scope="session")
@@ -99,8 +101,9 @@ def crashed(at: AppTest) -> list[str]:
 
 
 def image_captions(at: AppTest) -> list[str]:
-    """Captions of every st.image on the page."""
-    return [caption for element in at.image for caption in element.captions]
+    """Captions of every st.image on the page, as the browser shows them (Markdown's backslash
+    escapes, which keep file and class names plain text, removed)."""
+    return [re.sub(r"\\(.)", r"\1", caption) for element in at.image for caption in element.captions]
 
 
 def texts(at: AppTest) -> str:

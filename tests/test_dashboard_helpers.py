@@ -130,11 +130,11 @@ def test_named_thresholds_for_a_calibrated_and_an_uncalibrated_run():
     assert list(widgets.named_thresholds(uncalibrated, {})) == ["run"]
 
 
-@pytest.mark.parametrize("top, step, decimals", [(1.0, 0.001, 3), (0.35, 1e-4, 4), (0.004, 1e-6, 6), (250.0, 0.1, 1)])
-def test_threshold_step_reaches_four_significant_digits(top: float, step: float, decimals: int):
-    # Four significant digits of the slider's top (0.2560 of 0.35, say): 1,000 to 10,000 positions.
+@pytest.mark.parametrize("top, step, decimals", [(1.0, 0.005, 3), (0.35, 0.001, 3), (0.1236, 0.0005, 4), (0.004, 2e-5, 5), (250.0, 1.0, 0)])
+def test_threshold_step_is_a_round_two_hundredth_of_the_range(top: float, step: float, decimals: int):
+    # About 1/200 of the range, rounded down to 1, 2 or 5 x 10^k: an arrow key moves the threshold visibly (it moved 0.0001 of 0.35).
     assert widgets.threshold_step(top) == (pytest.approx(step), decimals)
-    assert 1000 <= top / widgets.threshold_step(top)[0] < 10000
+    assert 200 <= top / widgets.threshold_step(top)[0] * (1 + 1e-9) < 500
 
 
 @pytest.mark.parametrize("value, written", [(0.256, "0.256"), (0.0888, "0.0888"), (0.1015483, "0.1015"), (1.23456, "1.235")])

@@ -124,5 +124,5 @@ def test_one_threshold_precision_on_evaluate_and_probe(dashboard_env: DashboardD
     assert f"threshold {value:.4g}" in texts(at)
     bars = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if json.loads(c.proto.spec)["layout"]["title"]["text"] == "Distance to each class")
     label = bars["layout"]["annotations"][0]
-    assert label["text"] == f"threshold {value:.4g}" and label["bgcolor"].startswith("rgba(255,255,255")  # readable in front of the bars
+    assert label["text"] == f"threshold {value:.4g}" and (label["xref"], label["x"]) == ("paper", 1)  # in the right margin, off the bars
     assert bars["layout"]["shapes"][0]["layer"] == "above"

@@ -115,7 +115,7 @@ def test_an_8_bit_dataset_shows_no_temperature_section(dashboard_env):
 def test_an_8_bit_dataset_gets_no_window_suggestion_on_the_train_form(dashboard_env):
     at = open_page("train.py")
     window = next(t for t in at.text_input if t.label == "Temperature window (°C)")
-    assert "suggested" not in window.placeholder and "needs a temperature unit" in window.placeholder
+    assert window.placeholder == "blank: per frame" and "needs a temperature unit" in window.help
     assert "no window is suggested" in window.help
 
 
@@ -129,3 +129,34 @@ def test_home_scores_a_radiometric_run_on_its_frames(thermal_env: DashboardData)
     # Home embeds the test and unknown frames on first paint: more than AppTest's usual 30 s on a busy machine.
     at = AppTest.from_file(str(DASHBOARD / "Home.py"), default_timeout=180).run()
     assert not crashed(at) and not at.error, texts(at)
+
+
+def test_a_big_upload_draws_a_bounded_heat_map(thermal_env: DashboardData):
+    """A 4096x3072 16-bit frame (16.7 million values at most in the browser before) is drawn at
+    most HEATMAP_SIDE cells a side, aspect kept, with the whole frame's range in its title."""
+    import io
+
+    import thermal_views
+    from PIL import Image
+
+    rows, columns = np.mgrid[0:3072, 0:4096]
+    frame = (29815 + (rows + columns) * 1200 // 7166).astype(np.uint16)  # centikelvin: 25 °C rising to 37 °C
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="PNG")
+    at = open_page("probe.py")
+    at.file_uploader[0].upload("big.png", buffer.getvalue(), "image/png").run()
+    assert not crashed(at) and not at.error, texts(at)
+    (heatmap,) = _heat_maps(at)
+    z = _array(heatmap["data"][0]["z"])
+    assert z.shape == (192, 256) and z.size <= thermal_views.HEATMAP_SIDE ** 2
+    assert _array(heatmap["data"][0]["x"])[-1] == 255 * 16  # the axes count the frame's pixels
+    assert "25.0 to 37.0 °C" in _title(heatmap)  # the full frame's coldest and warmest
+
+
+def test_shrink_takes_block_means_and_keeps_small_frames():
+    import thermal_views
+
+    frame = np.arange(12, dtype=float).reshape(3, 4)
+    assert thermal_views.shrink(frame, side=4)[1] == 1 and thermal_views.shrink(frame, side=4)[0].tolist() == frame.tolist()
+    small, step = thermal_views.shrink(frame, side=2)
+    assert step == 2 and small.tolist() == [[2.5, 4.5], [8.5, 10.5]]  # the last row padded with itself

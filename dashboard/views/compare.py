@@ -34,7 +34,7 @@ if len(chosen) < 2:
 try:
     first = loaders.load_run(chosen[0])
 except siamese.SiameseError:
-    st.error(f"The run {roots.display_path(chosen[0])} cannot be read; remove it from the runs to compare.")
+    st.error(f"The run {messages.code(roots.display_path(chosen[0]))} cannot be read; remove it from the runs to compare.")
     st.stop()
 
 cols = st.columns(2)
@@ -58,19 +58,20 @@ except siamese.SiameseError as exc:
     st.stop()
 
 for label in result.without_representatives:
-    st.info(f"Run **{label}** has no representatives yet, so it has no numbers here. Choose it in the sidebar and press "
+    st.info(f"Run **{messages.plain(label)}** has no representatives yet, so it has no numbers here. Choose it in the sidebar and press "
             "\"Choose representatives\" on the Evaluate page (or the Embeddings page).", icon=":material/info:")
 for reason in result.mismatched.values():
-    st.info(f"{reason[0].upper()}{reason[1:]}. Choose a test set of its classes above.", icon=":material/info:")
+    st.info(f"{messages.plain(reason[0].upper() + reason[1:])}. Choose a test set of its classes above.", icon=":material/info:")
 
 st.subheader("Headline numbers")
 if result.evaluated:
     text, best = result.display_metrics()
+    text, best = messages.plain_frame(text), messages.plain_frame(best, values=False)
     st.table(text.style.apply(lambda _: best.replace({True: BEST, False: ""}), axis=None))
     numbers = result.metrics[result.evaluated[0]]
     st.caption(
-        f"On {numbers['n_test']} test images from `{roots.display_path(test_dir)}`"
-        + (f" and {numbers['n_unknown']} unknown ones from `{roots.display_path(unknown_dir)}`" if unknown_dir else "")
+        f"On {numbers['n_test']} test images from {messages.code(roots.display_path(test_dir))}"
+        + (f" and {numbers['n_unknown']} unknown ones from {messages.code(roots.display_path(unknown_dir))}" if unknown_dir else "")
         + ", each run at its own recorded threshold. After the first run, its difference from the first in brackets; the best value "
         "of each column is highlighted (highest, but lowest for known rejected and EER). Identified: nearest class right and closer than "
         "the threshold. Strangers rejected: unknown images at or above it. Known rejected: test images at or above it."
@@ -90,7 +91,7 @@ st.subheader("Training curves")
 st.plotly_chart(charts.compared_training_curves(result.histories), config=charts.figure_config(), key="compare_curves")
 
 st.subheader("Settings", anchor="settings")
-settings = result.settings_table()
+settings = messages.plain_frame(result.settings_table())
 only_differing = st.toggle("Only the settings that differ", value=False, key="compare_only_differing")
 if only_differing:
     settings = settings.loc[highlight]

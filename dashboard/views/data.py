@@ -36,8 +36,11 @@ except siamese.SiameseError as exc:
     st.stop()
 
 counts = listing.counts()
-st.markdown(f"`{roots.display_path(dataset)}`: **{len(listing.paths)} images** in **{len(counts)} classes**, {len(listing.skipped)} skipped.")
-st.plotly_chart(charts.class_counts(counts), config=charts.figure_config())
+st.markdown(f"{messages.code(roots.display_path(dataset))}: **{len(listing.paths)} images** in **{len(counts)} classes**, {len(listing.skipped)} skipped.")
+if len(set(counts.values())) > 1:  # a chart of equal bars says nothing
+    st.plotly_chart(charts.class_counts(counts), config=charts.figure_config())
+elif counts:
+    st.caption(f"Every class has {next(iter(counts.values()))} images.")
 
 top = st.columns([2, 1, 1])
 with top[0]:
@@ -52,13 +55,13 @@ thermal_views.dataset_section(dataset, listing, run, palette)
 pixels = thermal_views.display_pixels(run, listing.paths[0])
 
 for c, (name, files) in enumerate(selection.class_files(listing).items()):
-    with st.expander(f"{name} · {counts[name]} images", expanded=c < 3):
+    with st.expander(f"{messages.plain(name)} · {counts[name]} images", expanded=c < 3):
         shown = files[: int(per_class)]
         widgets.image_grid(shown, [Path(p).name for p in shown], palette=palette, columns=max(1, 840 // (width + 20)), width=width, pixels=pixels)
 
 st.subheader("Skipped files")
 if listing.skipped:
-    st.table([{"file": roots.display_path(s.path), "reason": s.reason} for s in listing.skipped])
+    st.table([{"file": messages.plain(roots.display_path(s.path)), "reason": messages.plain(messages.relative_paths(s.reason))} for s in listing.skipped])
 else:
     st.caption("None: every file in the class folders is an image.")
 
@@ -88,7 +91,7 @@ if split:
         n_train = sum(c["train"] for c in result.values())
         n_test = sum(c["test"] for c in result.values())
         st.session_state[SPLIT_DONE_KEY] = (
-            f"Copied {n_train} images to `{roots.display_path(out / 'train')}` and {n_test} to `{roots.display_path(out / 'test')}`; "
+            f"Copied {n_train} images to {messages.code(roots.display_path(out / 'train'))} and {n_test} to {messages.code(roots.display_path(out / 'test'))}; "
             "both are in the sidebar's Dataset picker and in the Train page's Training data picker."
         )
         st.rerun()  # the sidebar was drawn before the split: draw it again with the new folders

@@ -64,7 +64,8 @@ else:
             st.rerun()
 
 # Each point carries its global row; the selection outlives figure changes (map_selection.py).
-map_column, images_column = st.columns([3, 2])
+# Two thirds of the page for the map (it had the left half); the images of a selection beside it, two a row.
+map_column, images_column = st.columns([2, 1])
 with map_column:
     many = len(run.class_names) > charts.LEGEND_MAX
     highlight = st.multiselect(
@@ -91,10 +92,10 @@ with images_column:
             map_selection.clear(picked)
             st.rerun()
         paths, captions = map_selection.selected_images(run, table, overlay, chosen)
-        widgets.image_grid(paths, captions, palette=palette, columns=3, width=110, pixels=run.pixels)
+        widgets.image_grid(paths, captions, palette=palette, columns=2, width=140, pixels=run.pixels)
         if len(chosen) == 1:
             file, is_training = map_selection.point_file(table, overlay, chosen[0])
-            st.markdown(f"**Nearest training images** of {Path(file).name}")
+            st.markdown(f"**Nearest training images** of {messages.plain(Path(file).name)}")
             k = widgets.neighbours_input("map_neighbours")
             try:
                 training = loaders.training_set(run)
@@ -103,7 +104,7 @@ with images_column:
             except siamese.SiameseError as exc:
                 st.error(messages.user_message(exc))
             else:
-                widgets.neighbour_grid(found, palette, columns=3, width=110, pixels=run.pixels)
+                widgets.neighbour_grid(found, palette, columns=2, width=140, pixels=run.pixels)
         else:
             st.caption("Click a single point to see its nearest training images.")
 
@@ -115,7 +116,7 @@ for start in range(0, len(pairs), per_row):
     cells = st.columns(per_row)
     for cell, (name, tsne_image, embedding_image) in zip(cells, pairs[start : start + per_row]):
         with cell, st.container(border=True):
-            st.markdown(f"**{name}**")
+            st.markdown(f"**{messages.plain(name)}**")
             if tsne_image == embedding_image:
                 widgets.image_row([str(tsne_image)], [f"{tsne_image.name} (both methods)"], palette=palette, width=120, pixels=run.pixels)
             else:

@@ -47,7 +47,7 @@ with cols[1]:
     unknown_dir = pickers.dataset_select("Unknown set (people never trained on)", key=unknown_key, default=roots.sibling_dataset(run, "unknown"), allow_none=True)
 if test_dir is None:
     if roots.datasets():
-        st.info(f"This run's training data `{roots.display_path(run.train_dir)}` has no `test` folder beside it; choose a test set with its classes in the Test set picker.")
+        st.info(f"This run's training data {messages.code(roots.display_path(run.train_dir))} has no `test` folder beside it; choose a test set with its classes in the Test set picker.")
     else:
         st.warning("No dataset found to test on. Put a folder with one sub-folder per class under `sample_data/` or `runs/`, or split one on the Data page.")
     st.stop()
@@ -59,7 +59,7 @@ except siamese.SiameseError as exc:
     st.stop()
 if foreign:
     st.info(
-        f"`{roots.display_path(test_dir)}` holds {len(foreign)} classes this run was not trained on ({pickers.name_list(foreign)}), "
+        f"{messages.code(roots.display_path(test_dir))} holds {len(foreign)} classes this run was not trained on ({messages.plain(pickers.name_list(foreign))}), "
         "so it cannot be scored as a test set. As the unknown set it measures how well the run turns such people away."
     )
     st.button("Use it as the unknown set", type="primary", key="use_as_unknown", on_click=pickers.use_as_unknown,
@@ -74,7 +74,7 @@ except siamese.SiameseError as exc:
     st.error(messages.user_message(exc))
     st.stop()
 if not result.files:
-    st.warning(f"No image in {roots.display_path(test_dir)} could be read; choose another test set.")
+    st.warning(f"No image in {messages.code(roots.display_path(test_dir))} could be read; choose another test set.")
     st.stop()
 
 record = run.threshold_record()
@@ -195,4 +195,4 @@ st.caption(
 
 if result.skipped:
     with st.expander(f"{len(result.skipped)} files skipped"):
-        st.table(result.skipped)
+        st.table(messages.plain_frame(pd.DataFrame(result.skipped).map(lambda v: messages.relative_paths(str(v)))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import headline
 import loaders
 import messages
 import pickers
@@ -29,9 +30,9 @@ with left:
     else:
         summary = run.summary()
         st.markdown(
-            f"**{run.name}** · {summary['status']} · {summary['classes']} classes · "
+            f"**{messages.plain(run.name)}** · {summary['status']} · {summary['classes']} classes · "
             f"{summary['epochs_done']} of {summary['epochs']} epochs  \n"
-            f"trained on `{roots.display_path(run.train_dir)}` · input {'×'.join(map(str, run.input_shape))}"
+            f"trained on {messages.code(roots.display_path(run.train_dir))} · input {'×'.join(map(str, run.input_shape))}"
         )
         if run.status == "failed":
             st.error(f"This run failed: {messages.user_message(run.error or 'no reason recorded')}. Train it again on the Train page.")
@@ -44,13 +45,13 @@ with right:
     else:
         try:
             listing = loaders.scan(str(dataset))
-            st.markdown(f"`{roots.display_path(dataset)}` · {len(listing.class_names)} classes · {len(listing.paths)} images")
+            st.markdown(f"{messages.code(roots.display_path(dataset))} · {len(listing.class_names)} classes · {len(listing.paths)} images")
         except siamese.SiameseError as exc:
             st.error(messages.user_message(exc))
 
-# The headline numbers need the network (TensorFlow), so the page is drawn first and
+# The headline numbers may need the network (TensorFlow), so the page is drawn first and
 # the numbers fill this slot afterwards.
-headline = st.container()
+numbers_slot = st.container()
 
 st.subheader("Pages")
 links = st.columns(6)
@@ -66,17 +67,17 @@ for column, (page, label, icon, text) in zip(links, [
         st.page_link(str(roots.VIEWS / page), label=label, icon=icon)
         st.caption(text)
 
-with headline:
+with numbers_slot:
     if run is not None and run.status in ("complete", "cancelled") and run.has_model:
         st.subheader("Headline numbers")
         test_dir, unknown_dir = pickers.own_test_set(run), roots.sibling_dataset(run, "unknown")
         if not run.has_representatives:
             st.info("This run has no representatives yet; choose them on the Evaluate or Embeddings page (Choose representatives) to see its accuracy.")
         elif test_dir is None:
-            st.info(f"No `test` folder beside the run's training data `{roots.display_path(run.train_dir)}`; choose a test set on the Evaluate page.")
+            st.info(f"No `test` folder beside the run's training data {messages.code(roots.display_path(run.train_dir))}; choose a test set on the Evaluate page.")
         else:
             try:
-                metrics = loaders.evaluation(run, test_dir, unknown_dir).metrics()
+                metrics, recorded = headline.metrics(run, test_dir, unknown_dir)
             except siamese.SiameseError as exc:
                 st.error(messages.user_message(exc))
             else:
@@ -88,9 +89,10 @@ with headline:
                     cols[2].metric("Strangers rejected", f"{metrics['rejection_rate']:.1%}", help=f"Unknown images at or above the run's threshold {threshold}.")
                     cols[3].metric("AUROC known vs unknown", f"{metrics['auroc_unknown']:.3f}")
                 st.caption(
-                    f"{metrics['n_test']} test images from `{roots.display_path(test_dir)}`"
-                    + (f" and {metrics['n_unknown']} unknown from `{roots.display_path(unknown_dir)}`" if unknown_dir else "")
+                    f"{metrics['n_test']} test images from {messages.code(roots.display_path(test_dir))}"
+                    + (f" and {metrics['n_unknown']} unknown from {messages.code(roots.display_path(unknown_dir))}" if unknown_dir else "")
                     + f", at the run's threshold {threshold}, {widgets.threshold_origin(run)}."
+                    + (" Recorded at an earlier visit: the run and these images have not changed since." if recorded else "")
                 )
                 if metrics["threshold_source"] == "training":
                     st.warning("This run's threshold comes from its training images, which the network has fitted, so it lets many strangers in. "

@@ -37,7 +37,7 @@ if uploaded is None:
 name, data = uploaded.name, uploaded.getvalue()
 
 if len(data) > widgets.MAX_UPLOAD_BYTES:
-    st.error(f"{name} is {len(data) / 1e6:.1f} MB, more than the {widgets.MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit; choose a single smaller image.")
+    st.error(f"{messages.plain(name)} is {len(data) / 1e6:.1f} MB, more than the {widgets.MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit; choose a single smaller image.")
     st.stop()
 
 try:
@@ -54,17 +54,17 @@ st.caption(f"The slider starts at the run's threshold {shown(run.suggested_thres
 share = f"{abs(result.relative_margin):.0%} of the threshold"
 if result.narrow:
     st.warning(
-        f"Identified as **{result.predicted_class}**, narrowly: distance {shown(result.distance)} is only {shown(result.margin)} below the "
+        f"Identified as **{messages.plain(result.predicted_class)}**, narrowly: distance {shown(result.distance)} is only {shown(result.margin)} below the "
         f"threshold {shown(threshold)} ({share}; within {NARROW_MARGIN:.0%} a slightly stricter threshold would turn this face away). "
         "Compare it with its nearest training images below.",
         icon=":material/warning:",
     )
 elif result.accepted:
-    st.success(f"Identified as **{result.predicted_class}**: distance {shown(result.distance)} is "
+    st.success(f"Identified as **{messages.plain(result.predicted_class)}**: distance {shown(result.distance)} is "
                f"{result.distance / threshold:.0%} of the threshold {shown(threshold)}")
 else:
     st.warning(
-        f"**Unknown person**: the nearest class is {result.predicted_class} at distance {shown(result.distance)}, "
+        f"**Unknown person**: the nearest class is {messages.plain(result.predicted_class)} at distance {shown(result.distance)}, "
         f"not below the threshold {shown(threshold)} ({shown(-result.margin)} above it, {share})"
     )
 
@@ -76,7 +76,7 @@ own_test, strangers = pickers.own_test_set(run), roots.sibling_dataset(run, "unk
 if strangers is not None:
     try:
         accepted = loaders.evaluation(run, own_test, strangers).at(threshold).unknown()[2]
-        risk.append(f"**{accepted.mean():.1%}** of the {len(accepted)} strangers in `{roots.display_path(strangers)}` would be accepted (false-accept rate)")
+        risk.append(f"**{accepted.mean():.1%}** of the {len(accepted)} strangers in {messages.code(roots.display_path(strangers))} would be accepted (false-accept rate)")
     except siamese.SiameseError as exc:
         risk.append(f"the false-accept rate could not be measured ({messages.user_message(exc)})")
 else:
@@ -89,7 +89,7 @@ st.markdown("At this threshold " + "; ".join(risk) + ".",
 palette = widgets.palette_choice()
 cells = st.columns(1 + NEAREST_SHOWN)
 with cells[0]:
-    st.image(loaders.coloured_bytes(data, palette, run.pixels), caption=f"probe: {name}", width=150)
+    st.image(loaders.coloured_bytes(data, palette, run.pixels), caption=f"probe: {messages.plain(name)}", width=150)
 for cell, (class_name, distance, path) in zip(cells[1:], selection.nearest_representatives(run, result.distances, NEAREST_SHOWN)):
     with cell:
         if path is not None:
@@ -106,7 +106,8 @@ except siamese.SiameseError as exc:
 else:
     st.caption(f"The {len(found)} training images closest to the probe in the learned embedding, whatever their class; their classes show "
                "whether the verdict stands on one person's images or on a mix.")
-    widgets.neighbour_grid(found, palette, pixels=run.pixels)
+    # 150 px: a caption as wide as its image keeps a file name such as person_03_024.png on one line.
+    widgets.neighbour_grid(found, palette, width=150, pixels=run.pixels)
 
 left, right = st.columns(2)
 with left:
@@ -115,4 +116,4 @@ with right:
     table = loaders.recorded_map(run)
     place = selection.place_probe(run, result.embedding, table)
     st.plotly_chart(charts.embedding_map(table, run.class_names, probe_xy=place, title="Approximate place on the t-SNE map (star)", legend=False), config=charts.figure_config())
-st.caption(f"Processed in memory: {Path(name).name} was not saved.")
+st.caption(f"Processed in memory: {messages.plain(Path(name).name)} was not saved.")

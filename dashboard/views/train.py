@@ -23,8 +23,9 @@ from siamese.training.config import LOSSES, PRECISIONS
 ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4
 DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
-LOSS_LABELS = {"contrastive": "contrastive (pairs)", "triplet": "triplet (batch-all)", "cosface": "CosFace (margin softmax)"}
-PRECISION_LABELS = {"auto": "auto (bfloat16 where the CPU has it)", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
+# Short enough for a fifth of the form (a longer one was cut off: "auto (bfloat16 w"); the help says the rest.
+LOSS_LABELS = {"contrastive": "contrastive", "triplet": "triplet", "cosface": "CosFace"}
+PRECISION_LABELS = {"auto": "auto", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
 
 st.title("Train")
 
@@ -38,12 +39,13 @@ with st.form("train"):
     learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=DEFAULTS.learning_rate, step=0.0001, format="%.5f")
     loss = cols[4].selectbox(
         "Objective", list(LOSSES), format_func=lambda name: LOSS_LABELS[name],
-        help="What training optimises. Contrastive: random pairs, the original method. Triplet: every triplet of class-balanced batches. "
+        help="What training optimises. Contrastive: random pairs, the original method. Triplet (batch-all): every triplet of class-balanced batches. "
              "CosFace: a margin-based softmax over the training classes, embeddings on the unit sphere (the Margin setting does not apply). "
              "docs/objectives.md compares them on five datasets.",
     )
     cols = st.columns(5)
-    input_shape = cols[0].text_input("Input shape (H,W,C)", value="", placeholder="blank: the first image's, e.g. 60,80,3", help="Every image is converted and resized to this.")
+    input_shape = cols[0].text_input("Input shape (H,W,C)", value="", placeholder="e.g. 60,80,3",
+                                   help="Every image is converted and resized to this. Blank: the first image's shape.")
     seed = cols[1].number_input("Seed", min_value=0, value=DEFAULTS.seed, step=1)
     validation_split = cols[2].number_input("Validation split", min_value=0.0, max_value=0.9, value=0.0, step=0.05, help="Fraction of each class held out to validate each epoch (0 for none).")
     calibration_split = cols[4].number_input(
@@ -53,7 +55,8 @@ with st.form("train"):
     )
     precision = cols[3].selectbox(
         "Precision", list(PRECISIONS), format_func=lambda p: PRECISION_LABELS.get(p, p),
-        help="Mixed bfloat16 halves the time per step on CPUs with native bfloat16; inference always runs in float32.",
+        help="Auto: mixed bfloat16 where the CPU has native bfloat16, float32 elsewhere. Mixed bfloat16 halves the time per step on such CPUs; "
+             "inference always runs in float32.",
     )
     augment = st.checkbox(
         "Augment training pairs", value=DEFAULTS.augment,
@@ -84,7 +87,7 @@ if start:
     except siamese.SiameseError as exc:
         st.error(messages.user_message(exc))
     else:
-        st.toast(f"Training started: {run_dir.name}")
+        st.toast(f"Training started: {messages.plain(run_dir.name)}")
 
 
 def show_job(job: Job) -> None:
@@ -92,10 +95,10 @@ def show_job(job: Job) -> None:
     run = job.run()
     with st.container(border=True):
         head = st.columns([4, 1])
-        head[0].markdown(f"**{job.name}** · {job.state}")
+        head[0].markdown(f"**{messages.plain(job.name)}** · {job.state}")
         if job.state in ACTIVE and head[1].button("Cancel", key=f"cancel-{job.name}", help="Stops after the current batch; the best model so far is kept."):
             cancel_training(job)
-            st.toast(f"Cancel requested for {job.name}")
+            st.toast(f"Cancel requested for {messages.plain(job.name)}")
         if job.state == "starting" or run is None:
             if job.state == "failed":
                 st.error("The training process ended before it started training. Its output:")
@@ -123,12 +126,12 @@ def show_job(job: Job) -> None:
 def finished_message(job: Job, run: siamese.Run, done: int) -> None:
     """What a finished run needs next: nothing when it has representatives, else the button that chooses them."""
     if run.has_representatives:
-        st.success(f"Finished {done} epochs and chose the representatives: **{run.name}** is ready. Choose it in the sidebar, then open Evaluate or Probe.")
+        st.success(f"Finished {done} epochs and chose the representatives: **{messages.plain(run.name)}** is ready. Choose it in the sidebar, then open Evaluate or Probe.")
         links = st.columns(4)
         links[0].page_link(str(roots.VIEWS / "evaluate.py"), label="Evaluate", icon=":material/fact_check:")
         links[1].page_link(str(roots.VIEWS / "probe.py"), label="Probe", icon=":material/person_search:")
         return
-    button = (f"Choose **{run.name}** in the sidebar, then press \"Choose representatives\" on the Embeddings or Evaluate page "
+    button = (f"Choose **{messages.plain(run.name)}** in the sidebar, then press \"Choose representatives\" on the Embeddings or Evaluate page "
               "to make it ready for Evaluate and Probe.")
     if job.represents:
         st.warning(f"Finished {done} epochs, but choosing the representatives did not finish. {button}")
