@@ -128,7 +128,7 @@ class Run:
 
     def siamese_model(self):
         """The trained siamese model, loaded in Keras safe mode (no Lambda, no pickled code)."""
-        return load_siamese_model(self.path / MODEL_FILE)
+        return load_siamese_model(self.path / MODEL_FILE, self.input_shape)
 
     def _require_model(self) -> None:
         """A run that stopped before its first epoch ended has no model: say so, not "wait"."""
