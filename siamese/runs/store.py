@@ -92,6 +92,14 @@ class Run:
         return status
 
     @property
+    def training_host(self) -> str | None:
+        """The other machine a "running" run is recorded as training on (its process cannot be checked from here)."""
+        host = self.info.get("host")
+        if self.info.get("status") == "running" and isinstance(host, str) and host and host != socket.gethostname():
+            return host
+        return None
+
+    @property
     def error(self) -> str | None:
         if self.info.get("status") == "running" and self.status == "failed":
             return "the training process stopped before it finished (killed or crashed)"
