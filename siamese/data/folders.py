@@ -359,11 +359,14 @@ def load_folder(
 
 
 def fingerprint(paths: Sequence[Path], root: Path) -> str:
-    """SHA-256 over every file's path (relative to ``root``) and bytes, in order."""
+    """SHA-256 over every file's path (relative to ``root``) and bytes, in order; each file is
+    read in chunks, so a huge file costs time, never memory."""
     digest = hashlib.sha256()
     for p in paths:
         digest.update(str(Path(p).relative_to(root)).encode())
-        digest.update(Path(p).read_bytes())
+        with open(p, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
