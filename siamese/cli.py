@@ -18,7 +18,7 @@ from siamese.data.thermal_pixels import READBACK_PALETTES, UNITS
 from siamese.errors import SiameseError
 from siamese.maps.representatives import METHODS, represent
 from siamese.runs.h5_import import import_h5
-from siamese.runs.output_files import check_output_file, write_output_file
+from siamese.runs.output_files import check_output_file, spreadsheet_safe, write_output_file
 from siamese.runs.schema import paths_outside
 from siamese.runs.store import load_run
 from siamese.sample.dataset import FORMATS, write_sample_dataset
@@ -239,7 +239,7 @@ def cmd_evaluate(args) -> None:
         check_output_file(args.csv, [args.test_dir, args.unknown, run.train_dir], args.force)
     result = evaluate(run, args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
     if args.csv:
-        write_output_file(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
+        write_output_file(args.csv, lambda tmp: spreadsheet_safe(result.table()).to_csv(tmp, index=False))
     metrics = result.metrics()
     if args.compare_rules:
         metrics["rules"] = result.rule_table().to_dict(orient="records")

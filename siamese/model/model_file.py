@@ -33,37 +33,17 @@ MODELS = frozenset({"Functional", "Sequential", "Model"})
 BYTES_PER_PARAM_SAVED = 13  # float32 weights and Adam's two moments, plus the HDF5 file's bookkeeping
 
 
-def planned_params(input_shape) -> int:
-    """Weights of the network this tool builds for ``input_shape`` (``siamese.model.network.plan_architecture``)."""
-    from siamese.model.network import plan_architecture  # deferred: it imports TensorFlow
+def limits_for(network_params: int | None = None) -> tuple[int, int]:
+    """(largest parameter count, largest file size in bytes) accepted for a model.
 
-    channels = int(input_shape[-1])
-    total = 0
-    for spec in plan_architecture(tuple(int(v) for v in input_shape)):
-        if spec["layer"] == "DepthwiseConv2D":
-            channels *= spec["depth_multiplier"]
-            total += spec["kernel"] ** 2 * channels + channels
-        elif spec["layer"] in ("Conv2D", "SeparableConv2D"):
-            per_input = spec["kernel"] ** 2 + spec["filters"] if spec["layer"] == "SeparableConv2D" else spec["filters"]
-            total += channels * per_input + spec["filters"]
-            channels = spec["filters"]
-        elif spec["layer"] == "Flatten":
-            channels = spec["output"][0]
-        elif spec["layer"] == "Dense":
-            total += channels * spec["units"] + spec["units"]
-    return total
-
-
-def limits_for(input_shape=None) -> tuple[int, int]:
-    """(largest parameter count, largest file size in bytes) accepted for a model taking ``input_shape``.
-
-    The fixed limits, raised to what this tool's own network for ``input_shape`` needs.
+    The fixed limits, raised to what this tool's own network for the run's input holds
+    (``network_params``, from ``siamese.model.network.planned_params``).
     """
-    params = MAX_MODEL_PARAMS if input_shape is None else max(MAX_MODEL_PARAMS, planned_params(input_shape))
+    params = MAX_MODEL_PARAMS if network_params is None else max(MAX_MODEL_PARAMS, int(network_params))
     return params, max(MAX_MODEL_BYTES, BYTES_PER_PARAM_SAVED * params)
 
 
-def check_model_file(path: str | os.PathLike[str], input_shape=None) -> None:
+def check_model_file(path: str | os.PathLike[str], network_params: int | None = None) -> None:
     """Refuse a model file that is not a regular file, is too large, or declares too many weights.
 
     Never opens anything but a regular file (a FIFO or device is refused from its ``stat``).
@@ -72,7 +52,7 @@ def check_model_file(path: str | os.PathLike[str], input_shape=None) -> None:
         SiameseError: one sentence naming the file and what to do.
     """
     path = Path(path)
-    max_params, max_bytes = limits_for(input_shape)
+    max_params, max_bytes = limits_for(network_params)
     try:
         info = os.stat(path)
     except FileNotFoundError:

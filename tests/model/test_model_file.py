@@ -16,7 +16,8 @@ import pytest
 from helpers import ROOT
 from siamese.errors import SiameseError
 from siamese.limits import MAX_MODEL_PARAMS
-from siamese.model.model_file import check_model_file, declared_params, limits_for, planned_params
+from siamese.model.model_file import check_model_file, declared_params, limits_for
+from siamese.model.network import planned_params
 from siamese.runs.store import load_run
 
 
@@ -74,7 +75,7 @@ def test_a_link_to_dev_zero_and_an_oversized_model_are_refused(tiny_run, tmp_pat
     with pytest.raises(SiameseError, match="is not a regular file"):
         load_run(run_dir).embedding_network()
     model.unlink()
-    _, max_bytes = limits_for(load_run(run_dir).input_shape)
+    _, max_bytes = limits_for(planned_params(load_run(run_dir).input_shape))
     with open(model, "wb") as sparse:
         sparse.truncate(max_bytes + 1)
     with pytest.raises(SiameseError, match=f"is {max_bytes + 1:,} bytes, more than the limit"):
@@ -99,5 +100,5 @@ def test_a_weighted_layer_without_its_input_shape_is_refused(tiny_run, tmp_path)
 
 
 def test_the_limit_grows_to_what_this_tools_network_needs_for_the_input():
-    assert limits_for((60, 80, 3))[0] == MAX_MODEL_PARAMS
-    assert limits_for((1024, 1024, 1))[0] == planned_params((1024, 1024, 1)) > MAX_MODEL_PARAMS
+    assert limits_for(planned_params((60, 80, 3)))[0] == MAX_MODEL_PARAMS
+    assert limits_for(planned_params((1024, 1024, 1)))[0] == planned_params((1024, 1024, 1)) > MAX_MODEL_PARAMS
