@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from siamese.data.paths import inside
-from siamese.data.thermal_pixels import PixelMapping, PixelMismatch, is_npy, read_npy, stretch
+from siamese.data.thermal_pixels import PixelMapping, PixelMismatch, image_values, is_npy, read_npy, stretch
 from siamese.errors import SET, Remedy, SiameseError
 from siamese.limits import DECODE_BATCH, MAX_FILE_PIXELS, MAX_FILE_SIDE, check_file_pixels, check_input_shape
 
@@ -181,13 +181,13 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
     return Listing(root, paths, np.asarray(labels, dtype=np.int64), names, skipped)
 
 
-def _to_float(img: Image.Image) -> np.ndarray:
+def _to_float(img: Image.Image, where: str = "the image") -> np.ndarray:
     """Pixel values of any Pillow mode as float32 (H, W, C) in [0, 1]."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+    values = image_values(img, where)  # the radiometric readers' one rule: no NaN, infinity or overflow
+    if values is not None:
         # 16-bit (and 32-bit) thermal frames carry more than 8 bits of temperature:
         # scale by the frame's own range instead of clipping to 8 bits.
-        arr = np.asarray(img, dtype=np.float64)
-        return stretch(arr[..., 0] if arr.ndim == 3 else arr).astype(np.float32)[..., None]
+        return stretch(values).astype(np.float32)[..., None]
     if img.mode == "RGBA" or img.mode == "LA" or (img.mode == "P" and "transparency" in img.info):
         # Flatten transparency onto black, the cold background of a thermal frame.
         rgba = img.convert("RGBA")
@@ -232,7 +232,7 @@ def decode_image(
                 if w < 1 or h < 1:
                     raise SiameseError(f"{where} has no pixels")
                 img.load()
-                arr = _to_float(img) if pixels.is_default else pixels.from_image(img, where)
+                arr = _to_float(img, where) if pixels.is_default else pixels.from_image(img, where)
     except SiameseError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
