@@ -28,6 +28,17 @@ CONFIG_FILE = REPO_ROOT / "dashboard.toml"
 DATASET_SEARCH_DEPTH = 3
 
 
+def _resolved(path: Path, where: str) -> Path | None:
+    """``path`` with links resolved; None, with one sentence on the page, when it cannot be
+    (a symbolic link loop). The sentence names the folder, never the server's absolute path."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a link loop, later versions OSError
+        st.error(f"The folder {path.name or path} set in {where} is a symbolic link that leads back to itself, so it is skipped; "
+                 "ask whoever runs the dashboard to fix the link or remove it from that setting.")
+        return None
+
+
 def _configured_roots(key: str) -> list[Path]:
     """Folders listed under ``key`` in dashboard.toml (or SIAMESE_DASHBOARD_CONFIG), relative to that file."""
     path = Path(os.environ.get("SIAMESE_DASHBOARD_CONFIG") or CONFIG_FILE)
@@ -42,17 +53,18 @@ def _configured_roots(key: str) -> list[Path]:
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
         st.error(f"{path.name}: {key} must be a list of folder paths, such as {key} = [\"/data/thermal\"].")
         return []
-    return [(path.parent / Path(e).expanduser()).resolve() for e in entries]
+    resolved = (_resolved(path.parent / Path(e).expanduser(), f"{path.name} ({key})") for e in entries)
+    return [p for p in resolved if p is not None]
 
 
 def _extra_roots(variable: str, key: str) -> list[Path]:
     """Folders from an environment variable (os.pathsep-separated; tests use them) and the config file."""
-    from_env = [Path(p).expanduser().resolve() for p in os.environ.get(variable, "").split(os.pathsep) if p.strip()]
-    return [*from_env, *_configured_roots(key)]
+    from_env = (_resolved(Path(p).expanduser(), f"the {variable} setting") for p in os.environ.get(variable, "").split(os.pathsep) if p.strip())
+    return [*(p for p in from_env if p is not None), *_configured_roots(key)]
 
 
 def _unique(paths: list[Path]) -> list[Path]:
-    return list(dict.fromkeys(p.resolve() for p in paths))
+    return list(dict.fromkeys(paths))  # already resolved
 
 
 def within_roots(path: str | os.PathLike[str], roots: list[Path]) -> bool:
@@ -62,7 +74,9 @@ def within_roots(path: str | os.PathLike[str], roots: list[Path]) -> bool:
 
 def runs_root() -> Path:
     """Where new runs and splits go: runs/ in the repository, or SIAMESE_RUNS_DIR (tests use a temporary folder)."""
-    return Path(os.environ.get("SIAMESE_RUNS_DIR") or REPO_ROOT / "runs").expanduser().resolve()
+    default = REPO_ROOT / "runs"
+    chosen = Path(os.environ.get("SIAMESE_RUNS_DIR") or default).expanduser()
+    return _resolved(chosen, "the SIAMESE_RUNS_DIR setting") or default
 
 
 def run_roots() -> list[Path]:

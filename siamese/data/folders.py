@@ -121,6 +121,15 @@ def _is_regular(path: Path) -> bool:
         return False
 
 
+def _listed(folder: Path, what: str) -> list[Path]:
+    """The sorted entries of ``folder``; one sentence when it cannot be read (no permission)."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError as exc:
+        raise SiameseError(f"{what} {folder} cannot be read ({exc.strerror or exc.__class__.__name__}); give this user permission "
+                           "to read it, or copy the dataset without it") from None
+
+
 def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None = None) -> Listing:
     """List the images of a folder-per-class dataset without decoding them.
 
@@ -138,7 +147,7 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
         raise SiameseError(f"dataset folder {root} does not exist or is not a folder; give a folder with one sub-folder of images per class")
     skipped: list[Skipped] = []
     found: dict[str, list[Path]] = {}
-    for entry in sorted(root.iterdir()):
+    for entry in _listed(root, "dataset folder"):
         if _is_hidden(entry.name):
             skipped.append(Skipped(str(entry), "hidden file"))
             continue
@@ -146,7 +155,7 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
             skipped.append(Skipped(str(entry), "not inside a class folder"))
             continue
         files = []
-        for f in sorted(entry.iterdir()):
+        for f in _listed(entry, "class folder"):
             if _is_hidden(f.name):
                 skipped.append(Skipped(str(f), "hidden file"))
             elif f.is_dir():
