@@ -89,6 +89,7 @@ def _create_lock(lock: Path) -> None:
     content = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
     fd, temporary = tempfile.mkstemp(prefix=f"{lock.name}.", suffix=".tmp", dir=lock.parent)
     try:
+        os.fchmod(fd, 0o644)  # readable by every user, as an O_CREAT lock was: an unreadable lock would look stale
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(content)
             fh.flush()

@@ -47,6 +47,7 @@ def test_a_full_disk_while_claiming_leaves_no_empty_lock(tmp_path: Path, monkeyp
     assert list(run_dir.iterdir()) == []  # neither the lock nor its temporary file
     with claim_run_dir(run_dir, [tmp_path / "data"]):  # space freed: the folder can be claimed at once
         assert json.loads((run_dir / TRAIN_LOCK).read_text())["pid"] == os.getpid()
+        assert (run_dir / TRAIN_LOCK).stat().st_mode & 0o044 == 0o044  # other users can read whose it is
 
 
 def test_an_old_empty_lock_is_stale_and_a_fresh_one_is_not(tmp_path: Path):
