@@ -9,6 +9,7 @@ from pathlib import Path
 import failures
 import patches
 import pickers
+import roots
 import streamlit as st
 
 # Before anything else runs: Streamlit would clear the Keras session after this run (see patches.py).
@@ -26,6 +27,8 @@ page = st.navigation([
     st.Page(VIEWS / "probe.py", title="Probe", icon=":material/person_search:"),
     st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),
 ])
+for problem in roots.root_problems():  # a root that is a symbolic link loop: said once per page, then skipped
+    st.error(problem)
 with failures.caught(page.title):
     pickers.run_picker()
     pickers.dataset_picker()

@@ -269,7 +269,8 @@ def require_run() -> siamese.Run | None:
         return None
     if run.status != "complete" and run.status != "cancelled":
         if run.status == "running":
-            st.info(f"Run {messages.plain(run.name)} is still training ({run.info.get('epochs_done', 0)} of {run.config.epochs} epochs); its pages open when it finishes.")
+            where = f" on host {messages.plain(run.training_host)} (if it stopped there, train a new run on the Train page)" if run.training_host else ""
+            st.info(f"Run {messages.plain(run.name)} is still training{where} ({run.info.get('epochs_done', 0)} of {run.config.epochs} epochs); its pages open when it finishes.")
         else:
             st.error(f"Run {messages.plain(run.name)} failed: {messages.user_message(run.error or 'no reason recorded')}. Train it again on the Train page or choose another run in the sidebar.")
         return None

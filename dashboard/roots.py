@@ -28,6 +28,15 @@ CONFIG_FILE = REPO_ROOT / "dashboard.toml"
 DATASET_SEARCH_DEPTH = 3
 
 
+def _resolved(path: Path) -> Path | None:
+    """``path`` with links resolved; None when it cannot be (a symbolic link loop): such a root
+    is skipped, and ``root_problems`` says so once per page."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a link loop, later versions OSError
+        return None
+
+
 def _configured_roots(key: str) -> list[Path]:
     """Folders listed under ``key`` in dashboard.toml (or SIAMESE_DASHBOARD_CONFIG), relative to that file."""
     path = Path(os.environ.get("SIAMESE_DASHBOARD_CONFIG") or CONFIG_FILE)
@@ -42,17 +51,40 @@ def _configured_roots(key: str) -> list[Path]:
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
         st.error(f"{path.name}: {key} must be a list of folder paths, such as {key} = [\"/data/thermal\"].")
         return []
-    return [(path.parent / Path(e).expanduser()).resolve() for e in entries]
+    resolved = (_resolved(path.parent / Path(e).expanduser()) for e in entries)
+    return [p for p in resolved if p is not None]
+
+
+def _from_env(variable: str) -> list[Path]:
+    return [Path(p).expanduser() for p in os.environ.get(variable, "").split(os.pathsep) if p.strip()]
 
 
 def _extra_roots(variable: str, key: str) -> list[Path]:
     """Folders from an environment variable (os.pathsep-separated; tests use them) and the config file."""
-    from_env = [Path(p).expanduser().resolve() for p in os.environ.get(variable, "").split(os.pathsep) if p.strip()]
-    return [*from_env, *_configured_roots(key)]
+    from_env = (_resolved(p) for p in _from_env(variable))
+    return [*(p for p in from_env if p is not None), *_configured_roots(key)]
+
+
+def root_problems() -> list[str]:
+    """One sentence per configured root that cannot be resolved (a symbolic link loop), naming
+    the folder by its last part and the setting that names it, never by its absolute path."""
+    config = Path(os.environ.get("SIAMESE_DASHBOARD_CONFIG") or CONFIG_FILE)
+    try:
+        listed = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        listed = {}
+    named = [(p, f"the {variable} setting") for variable in ("SIAMESE_DATA_ROOTS", "SIAMESE_RUN_ROOTS", "SIAMESE_RUNS_DIR")
+             for p in _from_env(variable)]
+    for key in ("data_roots", "run_roots"):
+        entries = listed.get(key, [])
+        named += [(config.parent / Path(e).expanduser(), f"{config.name} ({key})") for e in entries if isinstance(e, str)] if isinstance(entries, list) else []
+    return [f"The folder {path.name or path} set in {where} is a symbolic link that leads back to itself, so it is skipped; "
+            "ask whoever runs the dashboard to fix the link or remove it from that setting."
+            for path, where in named if _resolved(path) is None]
 
 
 def _unique(paths: list[Path]) -> list[Path]:
-    return list(dict.fromkeys(p.resolve() for p in paths))
+    return list(dict.fromkeys(paths))  # already resolved
 
 
 def within_roots(path: str | os.PathLike[str], roots: list[Path]) -> bool:
@@ -62,7 +94,9 @@ def within_roots(path: str | os.PathLike[str], roots: list[Path]) -> bool:
 
 def runs_root() -> Path:
     """Where new runs and splits go: runs/ in the repository, or SIAMESE_RUNS_DIR (tests use a temporary folder)."""
-    return Path(os.environ.get("SIAMESE_RUNS_DIR") or REPO_ROOT / "runs").expanduser().resolve()
+    default = REPO_ROOT / "runs"
+    chosen = Path(os.environ.get("SIAMESE_RUNS_DIR") or default).expanduser()
+    return _resolved(chosen) or default
 
 
 def run_roots() -> list[Path]:

@@ -15,10 +15,10 @@ from pathlib import Path
 from siamese import arguments
 from siamese.data.split import split_dataset
 from siamese.data.thermal_pixels import READBACK_PALETTES, UNITS
-from siamese.errors import SiameseError
+from siamese.errors import SiameseError, os_error_sentence
 from siamese.maps.representatives import METHODS, represent
 from siamese.runs.h5_import import import_h5
-from siamese.runs.output_files import check_output_file, write_output_file
+from siamese.runs.output_files import check_output_file, spreadsheet_safe, write_output_file
 from siamese.runs.schema import paths_outside
 from siamese.runs.store import load_run
 from siamese.sample.dataset import FORMATS, write_sample_dataset
@@ -239,7 +239,7 @@ def cmd_evaluate(args) -> None:
         check_output_file(args.csv, [args.test_dir, args.unknown, run.train_dir], args.force)
     result = evaluate(run, args.test_dir, args.unknown, args.threshold, compare_rules=args.compare_rules)
     if args.csv:
-        write_output_file(args.csv, lambda tmp: result.table().to_csv(tmp, index=False))
+        write_output_file(args.csv, lambda tmp: spreadsheet_safe(result.table()).to_csv(tmp, index=False))
     metrics = result.metrics()
     if args.compare_rules:
         metrics["rules"] = result.rule_table().to_dict(orient="records")
@@ -357,6 +357,12 @@ def _run(argv: Sequence[str] | None) -> int:
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:  # a full disk, a quota, a read-only disk, no permission: one sentence, not a traceback
+        sentence = os_error_sentence(exc)
+        if sentence is None:
+            raise
+        print(f"error: {sentence}", file=sys.stderr)
+        return 2
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     return 0

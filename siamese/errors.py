@@ -72,3 +72,23 @@ def refusal(problem: str, what_to_do: str | Remedy | None) -> SiameseError:
     if what_to_do is None or isinstance(what_to_do, Remedy):
         return SiameseError(problem, what_to_do)
     return SiameseError(f"{problem}; {what_to_do}")
+
+
+# The operating system's errors a user can act on (a full disk, a quota, a read-only disk, no
+# permission), by errno name: each surface says them in one sentence instead of a traceback.
+USER_OS_ERRORS = ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM")
+
+
+def os_error_sentence(exc: OSError) -> str | None:
+    """One sentence for an OSError the user can act on (see ``USER_OS_ERRORS``); None for any other."""
+    import errno
+
+    if exc.errno not in {getattr(errno, name) for name in USER_OS_ERRORS if hasattr(errno, name)}:
+        return None
+    name = f" {exc.filename}" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EFBIG):
+        return (f"the disk is full (or the user's quota is used up) while writing{name or ' a file'}; "
+                "free some space, or write to a disk with room, and try again")
+    if exc.errno == errno.EROFS:
+        return f"{name.strip() or 'a file'} is on a read-only disk; write to another folder"
+    return f"permission denied for{name or ' a file'}; give this user permission to it, or use another path"

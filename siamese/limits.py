@@ -42,6 +42,15 @@ MAX_ARRAY_FILE_BYTES = 512 * 1024 * 1024
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 32
 
+# A run's model.keras: the reference network (60x80x3) holds 171,171 weights, its 512x512x3
+# variant 47 million; a file or an architecture above these limits (raised to what this tool's
+# network for the run's input shape needs, siamese.model.model_file.limits_for) is not something
+# this tool saved. The parameter count is read from the file's config.json (at most
+# MAX_MODEL_CONFIG_BYTES) before a single weight is allocated.
+MAX_MODEL_BYTES = 512 * 1024 * 1024
+MAX_MODEL_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_MODEL_PARAMS = 50_000_000
+
 # The dashboard: thumbnails are made this small before they are cached, and the cache of
 # coloured thumbnails holds at most this many bytes.
 THUMBNAIL_SIDE = 256

@@ -20,6 +20,7 @@ import view_selection as selection
 import widgets
 
 import siamese
+from siamese.runs.output_files import spreadsheet_safe
 from siamese.scoring.metrics import per_class_confusion, top_confusions
 
 RULE_COLUMNS = {"rule": "rule", "accuracy": "accuracy", "identified_rate": "identified", "false_reject_rate": "known rejected",
@@ -174,7 +175,7 @@ def threshold_section() -> None:
 
     st.subheader("Per-image results")
     st.download_button(
-        "Download the per-image table (CSV)", data=lambda: roots.relative_files(current.table()).to_csv(index=False),
+        "Download the per-image table (CSV)", data=lambda: spreadsheet_safe(roots.relative_files(current.table())).to_csv(index=False),
         file_name=f"{run.name}-evaluation-{widgets.format_threshold(threshold)}.csv", mime="text/csv", on_click="ignore",
         help="One row per image; files relative to their data folder.",
     )

@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from siamese.data.image_files import FORMATS_WORDS, open_image
 from siamese.data.paths import inside
-from siamese.data.thermal_pixels import PixelMapping, PixelMismatch, is_npy, read_npy, stretch
+from siamese.data.thermal_pixels import PixelMapping, PixelMismatch, image_values, is_npy, read_npy, stretch
 from siamese.errors import SET, Remedy, SiameseError
 from siamese.limits import DECODE_BATCH, MAX_FILE_PIXELS, MAX_FILE_SIDE, check_file_pixels, check_input_shape
 
@@ -121,6 +121,15 @@ def _is_regular(path: Path) -> bool:
         return False
 
 
+def _listed(folder: Path, what: str) -> list[Path]:
+    """The sorted entries of ``folder``; one sentence when it cannot be read (no permission)."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError as exc:
+        raise SiameseError(f"{what} {folder} cannot be read ({exc.strerror or exc.__class__.__name__}); give this user permission "
+                           "to read it, or copy the dataset without it") from None
+
+
 def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None = None) -> Listing:
     """List the images of a folder-per-class dataset without decoding them.
 
@@ -138,7 +147,7 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
         raise SiameseError(f"dataset folder {root} does not exist or is not a folder; give a folder with one sub-folder of images per class")
     skipped: list[Skipped] = []
     found: dict[str, list[Path]] = {}
-    for entry in sorted(root.iterdir()):
+    for entry in _listed(root, "dataset folder"):
         if _is_hidden(entry.name):
             skipped.append(Skipped(str(entry), "hidden file"))
             continue
@@ -146,7 +155,7 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
             skipped.append(Skipped(str(entry), "not inside a class folder"))
             continue
         files = []
-        for f in sorted(entry.iterdir()):
+        for f in _listed(entry, "class folder"):
             if _is_hidden(f.name):
                 skipped.append(Skipped(str(f), "hidden file"))
             elif f.is_dir():
@@ -181,13 +190,13 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
     return Listing(root, paths, np.asarray(labels, dtype=np.int64), names, skipped)
 
 
-def _to_float(img: Image.Image) -> np.ndarray:
+def _to_float(img: Image.Image, where: str = "the image") -> np.ndarray:
     """Pixel values of any Pillow mode as float32 (H, W, C) in [0, 1]."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+    values = image_values(img, where)  # the radiometric readers' one rule: no NaN, infinity or overflow
+    if values is not None:
         # 16-bit (and 32-bit) thermal frames carry more than 8 bits of temperature:
         # scale by the frame's own range instead of clipping to 8 bits.
-        arr = np.asarray(img, dtype=np.float64)
-        return stretch(arr[..., 0] if arr.ndim == 3 else arr).astype(np.float32)[..., None]
+        return stretch(values).astype(np.float32)[..., None]
     if img.mode == "RGBA" or img.mode == "LA" or (img.mode == "P" and "transparency" in img.info):
         # Flatten transparency onto black, the cold background of a thermal frame.
         rgba = img.convert("RGBA")
@@ -232,7 +241,7 @@ def decode_image(
                 if w < 1 or h < 1:
                     raise SiameseError(f"{where} has no pixels")
                 img.load()
-                arr = _to_float(img) if pixels.is_default else pixels.from_image(img, where)
+                arr = _to_float(img, where) if pixels.is_default else pixels.from_image(img, where)
     except SiameseError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -359,11 +368,14 @@ def load_folder(
 
 
 def fingerprint(paths: Sequence[Path], root: Path) -> str:
-    """SHA-256 over every file's path (relative to ``root``) and bytes, in order."""
+    """SHA-256 over every file's path (relative to ``root``) and bytes, in order; each file is
+    read in chunks, so a huge file costs time, never memory."""
     digest = hashlib.sha256()
     for p in paths:
         digest.update(str(Path(p).relative_to(root)).encode())
-        digest.update(Path(p).read_bytes())
+        with open(p, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()
 
 

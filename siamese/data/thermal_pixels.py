@@ -36,6 +36,9 @@ OFF_PALETTE_DISTANCE = 40.0
 OFF_PALETTE_SHARE = 0.05
 # Temperatures a camera looking at people can report; values far outside mean the unit is wrong.
 PLAUSIBLE_CELSIUS = (-80.0, 500.0)
+# The largest magnitude a frame's raw value may have: beyond it the value overflows the
+# network's float32 input (and a frame's range, max - min, overflows on the way there).
+MAX_FRAME_MAGNITUDE = float(np.finfo(np.float32).max)
 
 
 class PixelMismatch(SiameseError):
@@ -202,18 +205,33 @@ def read_npy(source: str | os.PathLike[str] | bytes, where: str, max_pixels: int
     if len(data) < shape[0] * shape[1] * dtype.itemsize:
         raise SiameseError(f"{where} is truncated: its header promises {shape[0]}x{shape[1]} values of {dtype}, the file holds fewer")
     values = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C").astype(np.float64)
-    bad = int(np.count_nonzero(~np.isfinite(values)))
+    return check_frame_values(values, where)
+
+
+def check_frame_values(values: np.ndarray, where: str) -> np.ndarray:
+    """The one rule for every radiometric reader (.npy, 16-bit and float images): refuse a frame
+    holding NaN or infinity, or values beyond ``MAX_FRAME_MAGNITUDE``; return ``values``.
+
+    Raises:
+        SiameseError: one sentence naming the file, what it holds and what to do.
+    """
+    bad = int(values.size - np.count_nonzero(np.isfinite(values)))
     if bad:
-        raise SiameseError(f"{where} holds {bad} values that are NaN or infinite; replace them (for example with the frame's median) before reading it")
+        raise SiameseError(f"{where} holds {bad:,} values that are NaN or infinite; replace them (for example with the frame's median) before reading it")
+    peak = float(np.abs(values).max()) if values.size else 0.0
+    if peak > MAX_FRAME_MAGNITUDE:
+        raise SiameseError(f"{where} holds values as large as {peak:.3g}, beyond {MAX_FRAME_MAGNITUDE:.3g}, which no camera records and "
+                           "which overflow the network's 32-bit input; check how the frame was saved")
     return values
 
 
-def image_values(img: Image.Image) -> np.ndarray | None:
-    """The raw values of a 16-bit or 32-bit Pillow image as float64 (H, W); None for 8-bit images."""
+def image_values(img: Image.Image, where: str = "the image") -> np.ndarray | None:
+    """The raw values of a 16-bit or 32-bit Pillow image as float64 (H, W), checked by
+    ``check_frame_values``; None for 8-bit images."""
     if img.mode not in WIDE_MODES:
         return None
     values = np.asarray(img, dtype=np.float64)
-    return values[..., 0] if values.ndim == 3 else values
+    return check_frame_values(values[..., 0] if values.ndim == 3 else values, where)
 
 
 # The mapping a run records --------------------------------------------------------------
@@ -301,7 +319,7 @@ class PixelMapping:
                 a 16-bit frame.
             SiameseError: a palette read-back image with many pixels off the palette.
         """
-        values = image_values(img)
+        values = image_values(img, where)
         if values is not None:
             return self.from_values(values, where)
         if self.radiometric:
@@ -332,7 +350,7 @@ def frame_values(source: str | os.PathLike[str] | bytes, max_pixels: int) -> np.
             if img.size[0] * img.size[1] > max_pixels:
                 raise SiameseError(f"{where} is larger than the limit of {max_pixels} pixels")
             img.load()
-            return image_values(img)
+            return image_values(img, where)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise SiameseError(f"{where} cannot be read as an image ({exc.__class__.__name__})") from None
 

@@ -144,6 +144,9 @@ def represent(
         raise SiameseError(f"perplexity {perplexity} is not valid; use a positive number such as 30")
     if not 0 <= target_frr < 1:
         raise SiameseError(f"target false-reject rate {target_frr} is not valid; use a fraction from 0 to below 1 such as 0.05")
+    if run.status == "running" and run.training_host:
+        raise SiameseError(f"run {run.path} is recorded as training on host {run.training_host}, which this machine cannot check; "
+                           f"wait until it finishes there, or if it has stopped, train a new run here")
     if run.status == "running":
         raise SiameseError(f"run {run.path} is still training; wait until it finishes")
     root = Path(data_dir) if data_dir is not None else run.train_dir

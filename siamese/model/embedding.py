@@ -20,12 +20,13 @@ from siamese.errors import SiameseError
 from siamese.limits import EMBED_BATCH, batch_size_for
 
 
-def load_siamese_model(path: Path):
-    """The trained siamese model, loaded in Keras safe mode (no Lambda, no pickled code)."""
+def load_siamese_model(path: Path, input_shape: Shape | None = None):
+    """The trained siamese model, loaded in Keras safe mode (no Lambda, no pickled code), after
+    checking the file's kind, size and declared weights (for the run's ``input_shape`` when given)."""
     # deferred: siamese.model.network imports TensorFlow, which takes seconds to load
     from siamese.model.network import load_siamese
 
-    return load_siamese(path)
+    return load_siamese(path, input_shape)
 
 
 class Embedding:
@@ -60,7 +61,7 @@ class Embedding:
                 from siamese.model.fast_inference import Embedder
                 from siamese.model.network import as_float32
 
-                network = as_float32(load_siamese_model(self.model_path).get_layer("embedding"))
+                network = as_float32(load_siamese_model(self.model_path, self.input_shape).get_layer("embedding"))
                 takes = tuple(int(v) for v in network.input_shape[1:])
                 if takes != self.input_shape:
                     raise SiameseError(f"{self.model_path.parent / 'run.json'} field config.input_shape is {list(self.input_shape)}, but "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from siamese.data.folders import Shape
 from siamese.errors import SiameseError
 from siamese.model.backend import keras, kernels, tf
+from siamese.model.model_file import check_model_file
 from siamese.scoring.distances import EPSILON
 from siamese.training.config import PRECISIONS, TrainConfig
 
@@ -273,15 +274,38 @@ def count_macs(embedding: keras.Model) -> int:
     return int(total)
 
 
-def load_siamese(path) -> keras.Model:
+def planned_params(input_shape) -> int:
+    """Weights of the network this tool builds for ``input_shape`` (``siamese.model.network.plan_architecture``)."""
+    channels = int(input_shape[-1])
+    total = 0
+    for spec in plan_architecture(tuple(int(v) for v in input_shape)):
+        if spec["layer"] == "DepthwiseConv2D":
+            channels *= spec["depth_multiplier"]
+            total += spec["kernel"] ** 2 * channels + channels
+        elif spec["layer"] in ("Conv2D", "SeparableConv2D"):
+            per_input = spec["kernel"] ** 2 + spec["filters"] if spec["layer"] == "SeparableConv2D" else spec["filters"]
+            total += channels * per_input + spec["filters"]
+            channels = spec["filters"]
+        elif spec["layer"] == "Flatten":
+            channels = spec["output"][0]
+        elif spec["layer"] == "Dense":
+            total += channels * spec["units"] + spec["units"]
+    return total
+
+
+def load_siamese(path, input_shape: Shape | None = None) -> keras.Model:
     """Load a saved siamese model in Keras safe mode.
 
     Safe mode refuses Lambda layers and any other serialized Python code, so opening a
-    model file never runs code from it; unregistered classes fail to load.
+    model file never runs code from it; unregistered classes fail to load. Before that,
+    ``siamese.model.model_file.check_model_file`` refuses anything but a regular file of
+    bounded size whose architecture holds a bounded number of weights (for ``input_shape``,
+    the run's recorded input, when given).
 
     Raises:
         SiameseError: the file is missing or is not a model this tool can load safely.
     """
+    check_model_file(path, None if input_shape is None else planned_params(input_shape))
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except FileNotFoundError:

@@ -3,17 +3,64 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
 
 from siamese.data.folders import Listing, Shape, fingerprint, scan_folder
 from siamese.errors import SiameseError
+from siamese.limits import MAX_MODEL_BYTES
 from siamese.runs.atomic_files import atomic_write
 from siamese.runs.layout import MODEL_FILE, now
 from siamese.runs.locks import claim_run_dir
 from siamese.runs.store import Run, load_run, new_run_info, write_run_info
 from siamese.training.config import TrainConfig
+
+EXPORT = "export the original model with model.save('model.h5')"
+
+
+def _check_h5_file(path: Path) -> None:
+    """Refuse anything but a regular file within the size limit (a FIFO is never opened)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise SiameseError(f"model file {path} does not exist") from None
+    except OSError as exc:
+        raise SiameseError(f"model file {path} cannot be read ({exc.strerror or exc}); {EXPORT}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SiameseError(f"model file {path} is not a regular file (a folder, FIFO, device or socket); give the .h5 file itself")
+    if info.st_size > MAX_MODEL_BYTES:
+        raise SiameseError(f"model file {path} is {info.st_size:,} bytes, more than the limit of {MAX_MODEL_BYTES:,}; {EXPORT}")
+
+
+def _member(group, name: str, path: Path):
+    """``group[name]``, following only the file's own hard links: an external link (to another
+    file) or a soft link is refused, at every step of a path such as ``dense/kernel:0``."""
+    import h5py
+
+    for part in (p for p in name.split("/") if p):
+        link = group.get(part, getlink=True)
+        if link is None:
+            raise KeyError(f"no member {name!r}")
+        if not isinstance(link, h5py.HardLink):
+            kind = "an external link to another file" if isinstance(link, h5py.ExternalLink) else "a link"
+            raise SiameseError(f"{path} holds {kind} at {name!r}; only weights stored in the file itself are read, {EXPORT}")
+        group = group[part]
+    return group
+
+
+def _read_array(dataset, name: str, path: Path, budget: int) -> np.ndarray:
+    """A weight array, after checking what its header declares against the bytes left in ``budget``."""
+    import h5py
+
+    if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "fiu" or dataset.is_virtual or dataset.external:
+        raise SiameseError(f"{path} holds {name!r}, which is not an array of numbers stored in the file; {EXPORT}")
+    size = int(np.prod(dataset.shape, dtype=object)) * dataset.dtype.itemsize
+    if size > budget:
+        raise SiameseError(f"{path} declares weights of {size:,} bytes at {name!r}, more than the limit of {MAX_MODEL_BYTES:,} bytes "
+                           f"for a model's weights; {EXPORT}")
+    return np.asarray(dataset)
 
 
 def read_h5_weights(path: str | os.PathLike[str]) -> list[np.ndarray]:
@@ -21,27 +68,30 @@ def read_h5_weights(path: str | os.PathLike[str]) -> list[np.ndarray]:
 
     Only arrays are read: the model configuration stored in the file (which for the
     original scripts holds a Lambda layer, that is Python code) is never deserialized.
+    The file must be a regular file; links to other files are refused, and each array's
+    declared size is checked before it is read (at most ``MAX_MODEL_BYTES`` in all).
     """
     # deferred: h5py is needed only to import an original .h5 model
     import h5py
 
+    path = Path(path)
+    _check_h5_file(path)
     try:
         with h5py.File(path, "r") as f:
-            group = f["model_weights"] if "model_weights" in f else f
+            group = _member(f, "model_weights", path) if "model_weights" in f else f
             arrays: list[np.ndarray] = []
-
-            def collect(g) -> None:
-                for layer in g.attrs.get("layer_names", []):
-                    layer = layer.decode() if isinstance(layer, bytes) else layer
-                    sub = g[layer]
-                    names = [n.decode() if isinstance(n, bytes) else n for n in sub.attrs.get("weight_names", [])]
-                    arrays.extend(np.asarray(sub[n]) for n in names)
-
-            collect(group)
+            budget = MAX_MODEL_BYTES
+            for layer in group.attrs.get("layer_names", []):
+                layer = layer.decode() if isinstance(layer, bytes) else str(layer)
+                sub = _member(group, layer, path)
+                for n in sub.attrs.get("weight_names", []):
+                    n = n.decode() if isinstance(n, bytes) else str(n)
+                    arrays.append(_read_array(_member(sub, n, path), n, path, budget))
+                    budget -= arrays[-1].nbytes
     except FileNotFoundError:
         raise SiameseError(f"model file {path} does not exist") from None
-    except (OSError, KeyError) as exc:
-        raise SiameseError(f"{path} is not a Keras .h5 model file ({exc}); export the original model with model.save('model.h5')") from None
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise SiameseError(f"{path} is not a Keras .h5 model file ({exc}); {EXPORT}") from None
     return arrays
 
 

@@ -1,20 +1,29 @@
 """Exclusive claims on run folders: one writer at a time, taken atomically before any slow work.
 
 ``train`` claims its new run folder, and ``represent`` the run it records into, by
-creating a lock file with O_EXCL (atomic on every local filesystem): of two processes
-started at once, exactly one gets it and the other is refused with one sentence. The
-lock names its process, so a lock left by a killed process is recognised as stale and
-taken over, and the temporary files such a process left behind are removed.
+creating a lock file atomically: its content (pid and host) is written to a temporary
+file first, which is then hard-linked to the lock's name (atomic, and refused when the
+name exists, on every local filesystem), so a lock is never seen empty, even when the
+disk fills while it is written. Of two processes started at once, exactly one gets it
+and the other is refused with one sentence. The lock names its process, so a lock left
+by a killed process is recognised as stale and taken over, and the temporary files
+such a process left behind are removed. An empty or unreadable lock (left by an older
+version when the disk was full) is stale once it is ``EMPTY_LOCK_SECONDS`` old. A lock
+held by another machine cannot be checked from here: the refusal names that host and
+says how to take the folder over.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
 import re
 import socket
+import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +36,7 @@ TRAIN_LOCK = ".train.lock"
 REPRESENT_LOCK = ".represent.lock"
 LOCKS = (TRAIN_LOCK, REPRESENT_LOCK)
 # atomic_write's names: "." + the file's name + "." + mkstemp's 8 random characters + a suffix.
+EMPTY_LOCK_SECONDS = 5.0  # an empty or unreadable lock older than this is stale (not being written)
 _TEMPORARY = re.compile(r"^\.[^/]+\.[a-z0-9_]{8}(\.tmp|\.npz|\.npy|\.keras)$")
 
 
@@ -45,11 +55,61 @@ def _holder(lock: Path) -> tuple[int | None, str | None]:
 
 
 def _stale(lock: Path) -> bool:
-    """Whether a lock's process is gone (a lock being written this instant counts as live)."""
+    """Whether a lock's process is gone. An empty or unreadable lock is stale unless it was made
+    in the last ``EMPTY_LOCK_SECONDS`` (an older version of this tool writing it this instant)."""
     pid, host = _holder(lock)
     if pid is None:
-        return lock.exists() and lock.stat().st_size > 0  # unreadable but complete: damaged, not in progress
+        try:
+            return time.time() - lock.stat().st_mtime > EMPTY_LOCK_SECONDS
+        except FileNotFoundError:
+            return True
     return not pid_alive(pid, host)
+
+
+def held_elsewhere(host: str | None) -> bool:
+    """Whether ``host`` names another machine (whose processes cannot be checked from here)."""
+    return bool(host) and host != socket.gethostname()
+
+
+def _in_use(folder: Path, lock: Path, busy: str | Remedy) -> SiameseError:
+    pid, host = _holder(lock)
+    if held_elsewhere(host):
+        take_over = f", or if that process has stopped, delete {lock} to take the folder over"
+        busy = dataclasses.replace(busy, after=busy.after + take_over) if isinstance(busy, Remedy) else busy + take_over
+        return refusal(f"{folder} is in use by process {pid or 'unknown'} on host {host}, which this machine cannot check", busy)
+    return refusal(f"{folder} is in use by another process (pid {pid or 'unknown'})", busy)
+
+
+def _create_lock(lock: Path) -> None:
+    """Create ``lock`` holding this process's pid and host, never visible empty.
+
+    Raises:
+        FileExistsError: the lock exists.
+    """
+    content = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
+    fd, temporary = tempfile.mkstemp(prefix=f"{lock.name}.", suffix=".tmp", dir=lock.parent)
+    try:
+        os.fchmod(fd, 0o644)  # readable by every user, as an O_CREAT lock was: an unreadable lock would look stale
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temporary, lock)
+            return
+        except FileExistsError:
+            raise
+        except OSError:
+            pass  # a filesystem without hard links: create it exclusively and remove it if it cannot be written
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(content)
+    except BaseException:
+        lock.unlink(missing_ok=True)
+        raise
 
 
 def leftover_temporary_files(folder: Path) -> list[Path]:
@@ -73,17 +133,14 @@ def exclusive(folder: Path, name: str, busy: str | Remedy) -> Iterator[Path]:
     lock = folder / name
     for _ in range(2):
         try:
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            _create_lock(lock)
             break
         except FileExistsError:
             if not _stale(lock):
-                pid, _host = _holder(lock)
-                raise refusal(f"{folder} is in use by another process (pid {pid or 'unknown'})", busy) from None
+                raise _in_use(folder, lock, busy) from None
             lock.unlink(missing_ok=True)  # left by a killed process
     else:
         raise refusal(f"{folder} is in use by another process", busy)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"pid": os.getpid(), "host": socket.gethostname()}, fh)
     try:
         yield lock
     finally:

@@ -159,10 +159,11 @@ class Recorded:
                 self.embeddings()  # checked once before the first fit: labels, shape, classes
                 table, embeddings = self.training_map(), self.training_embeddings()
                 labels = pd.Categorical(table["class"], categories=self.class_names).codes.astype(np.int64)
-                rows = np.array([int(item["row"]) for item in record["items"]], np.int64)
-                if len(table) != len(embeddings) or (labels < 0).any() or not len(rows) or rows.max() >= len(embeddings):
+                listed = [int(item["row"]) for item in record["items"]]  # Python ints: a row of 1e30 is compared, never overflows
+                if len(table) != len(embeddings) or (labels < 0).any() or not listed or max(listed) >= len(embeddings):
                     raise SiameseError(f"{self.run_dir / MAP_FILE}, {TRAIN_EMBEDDINGS_FILE} and {REPRESENTATIVES_FILE} do not agree "
                                        f"(rows, classes); {RECHOOSE}")
+                rows = np.array(listed, np.int64)
                 self._scorers[(rule, k)] = fit_scorer(rule, embeddings, labels, len(self.class_names), rows, k)
             return self._scorers[(rule, k)]
 

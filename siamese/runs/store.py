@@ -100,6 +100,14 @@ class Run:
         return status
 
     @property
+    def training_host(self) -> str | None:
+        """The other machine a "running" run is recorded as training on (its process cannot be checked from here)."""
+        host = self.info.get("host")
+        if self.info.get("status") == "running" and isinstance(host, str) and host and host != socket.gethostname():
+            return host
+        return None
+
+    @property
     def error(self) -> str | None:
         if self.info.get("status") == "running" and self.status == "failed":
             return "the training process stopped before it finished (killed or crashed)"
@@ -136,7 +144,7 @@ class Run:
 
     def siamese_model(self):
         """The trained siamese model, loaded in Keras safe mode (no Lambda, no pickled code)."""
-        return load_siamese_model(self.path / MODEL_FILE)
+        return load_siamese_model(self.path / MODEL_FILE, self.input_shape)
 
     def _require_model(self) -> None:
         """A run that stopped before its first epoch ended has no model: say so, not "wait"."""

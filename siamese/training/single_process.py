@@ -6,7 +6,6 @@ import contextlib
 import math
 import os
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from siamese.training.augment import augment
 from siamese.training.config import BALANCED_LOSSES, IMAGES_PER_CLASS, TrainConfig
 from siamese.training.loop import RunRecord, describe_data, has_validation_pairs, new_info
 from siamese.training.pairs import balanced_batches, make_pairs
+from siamese.training.scratch import scratch_folder
 from siamese.training.training_set import TrainingData, load_training_data
 
 
@@ -217,10 +217,11 @@ def train(
         raise SiameseError("a MultiWorkerMirroredStrategy trains with siamese.workers.worker.train_multiworker (train --workers on the command line)")
     # Claimed first, atomically: a second train into the same folder is refused at once,
     # not after both have spent seconds loading data and TensorFlow.
-    # Decoded images live in a temporary file (under TMPDIR), not in memory, so the
-    # training set may be larger than RAM; the file goes when training ends.
-    with claim_run_dir(run_dir, [config.train_dir, config.val_dir]), tempfile.TemporaryDirectory(prefix="siamese-train-") as workdir:
-        data = load_training_data(config, Path(workdir))
+    # Decoded images live in a temporary file (under TMPDIR, in a private folder), not in
+    # memory, so the training set may be larger than RAM; the file goes when training ends,
+    # or with the next training when this one is killed (siamese.training.scratch).
+    with claim_run_dir(run_dir, [config.train_dir, config.val_dir]), scratch_folder() as workdir:
+        data = load_training_data(config, workdir)
         return _fit(config, run_dir, data, verbose, strategy, extra_callbacks)
 
 
