@@ -28,8 +28,15 @@ def class_distances(embeddings: np.ndarray, points: np.ndarray, point_labels: np
     return per_class(pairwise_distances(embeddings, points), point_labels, n_classes, k)
 
 
+# Past this many classes (a large gallery) the classes are reduced together, grouped by
+# sorting, instead of one mask per class (which costs classes x points per image).
+GROUPED_CLASSES = 256
+
+
 def per_class(dist: np.ndarray, point_labels: np.ndarray, n_classes: int, k: int = 1) -> np.ndarray:
     """``class_distances`` from a distance matrix (n, P) to labelled points."""
+    if n_classes > GROUPED_CLASSES:
+        return _per_class_grouped(dist, np.asarray(point_labels, np.int64), n_classes, k)
     out = np.full((len(dist), n_classes), np.inf)
     for c in range(n_classes):
         members = np.flatnonzero(point_labels == c)
@@ -41,6 +48,29 @@ def per_class(dist: np.ndarray, point_labels: np.ndarray, n_classes: int, k: int
         else:
             take = min(k, members.size)
             out[:, c] = np.partition(d, take - 1, axis=1)[:, :take].mean(axis=1)
+    return out
+
+
+def _per_class_grouped(dist: np.ndarray, point_labels: np.ndarray, n_classes: int, k: int) -> np.ndarray:
+    """``per_class`` for many classes: points sorted by class once, each row reduced per group."""
+    out = np.full((len(dist), n_classes), np.inf)
+    if not len(point_labels):
+        return out
+    order = np.argsort(point_labels, kind="stable")
+    labels = point_labels[order]
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    present = labels[starts]
+    if k <= 1:
+        out[:, present] = np.minimum.reduceat(dist[:, order], starts, axis=1)
+        return out
+    counts = np.diff(np.r_[starts, len(labels)])
+    group = np.repeat(np.arange(len(starts)), counts)
+    rank_in_group = np.arange(len(labels)) - np.repeat(starts, counts)
+    take = np.minimum(counts, k)
+    for i, row in enumerate(np.asarray(dist)[:, order]):
+        within = np.lexsort((row, group))  # by class, nearest first within each
+        keep = within[rank_in_group < np.repeat(take, counts)]
+        out[i, present] = np.bincount(group[keep], weights=row[keep], minlength=len(starts)) / take
     return out
 
 

@@ -123,3 +123,32 @@ def fit_scorer(rule: str, embeddings: np.ndarray, labels: np.ndarray, n_classes:
         means, whitening = shared_whitening(embeddings, labels)
         return Scorer(rule, n_classes, means @ whitening, classes, whitening=whitening)
     raise ValueError(f"rule {rule!r} is not known; use one of {', '.join(RULES)}")
+
+
+def extend_scorer(scorer: Scorer, embeddings: np.ndarray, labels: np.ndarray, n_classes: int) -> Scorer:
+    """The rule with more classes: people enrolled after training (``siamese.gallery``), no refit.
+
+    Args:
+        scorer: the rule fitted on the training images.
+        embeddings: the new people's reference embeddings (M, D).
+        labels: their class index, counted after the trained classes (``scorer.n_classes`` and up).
+        n_classes: trained plus new classes.
+
+    ``knn`` and ``medoid`` measure to every reference image; ``centroid`` and
+    ``mahalanobis`` to its mean (whitened with the training images' covariance, as the
+    network's own classes are).
+    """
+    labels = np.asarray(labels, np.int64)
+    if not len(labels):
+        return Scorer(scorer.rule, n_classes, scorer.points, scorer.labels, scorer.k, scorer.whitening)
+    x = np.asarray(embeddings, np.float64)
+    if scorer.rule in ("knn", "medoid"):
+        points, new_labels = x, labels
+    else:
+        new_labels = np.unique(labels)
+        points = np.stack([x[labels == c].mean(axis=0) for c in new_labels])
+        if scorer.whitening is not None:
+            points = points @ scorer.whitening
+    return Scorer(scorer.rule, n_classes, np.concatenate([scorer.points, points]), np.concatenate([scorer.labels, new_labels]),
+                  scorer.k, scorer.whitening)
+
