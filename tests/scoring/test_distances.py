@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from siamese.scoring.distances import class_distances, class_medoids, medoids, pairwise_distances
 
@@ -49,3 +50,16 @@ def test_class_medoids_per_class_in_label_order():
     labels = np.array([0, 0, 0, 1, 1, 1])
     # class 1: totals 1+20=21, 1+19=20, 20+19=39 -> index 4
     assert class_medoids(points, labels).tolist() == [1, 4]
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_many_classes_are_reduced_together_with_the_same_answer(k, monkeypatch):
+    import siamese.scoring.distances as distances
+
+    rng = np.random.default_rng(k)
+    dist, labels = rng.random((3, 2000)), rng.integers(0, 400, 2000)
+    labels[labels == 5] = 6  # a class without points scores infinity either way
+    grouped = distances.per_class(dist, labels, 400, k)
+    monkeypatch.setattr(distances, "GROUPED_CLASSES", 10**9)
+    np.testing.assert_allclose(grouped, distances.per_class(dist, labels, 400, k))
+    assert np.isinf(grouped[:, 5]).all()
