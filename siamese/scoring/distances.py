@@ -9,15 +9,26 @@ import numpy as np
 EPSILON = 1e-7
 
 
-def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Euclidean distances (n, m) between rows, sqrt(max(sum((a-b)^2), eps)) as the model's layer."""
+def squared_norms(x: np.ndarray) -> np.ndarray:
+    """Each row's squared length, without a temporary as large as ``x``."""
+    x = np.asarray(x, np.float64)
+    return np.einsum("ij,ij->i", x, x)
+
+
+def pairwise_distances(a: np.ndarray, b: np.ndarray, b_squared: np.ndarray | None = None) -> np.ndarray:
+    """Euclidean distances (n, m) between rows, sqrt(max(sum((a-b)^2), eps)) as the model's layer.
+
+    ``b_squared``: ``squared_norms(b)`` when the caller keeps it (a large gallery, probed often).
+    """
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
-    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    squared = squared_norms(a)[:, None] + (squared_norms(b) if b_squared is None else b_squared)[None, :] - 2.0 * a @ b.T
     return np.sqrt(np.maximum(squared, EPSILON))
 
 
-def class_distances(embeddings: np.ndarray, points: np.ndarray, point_labels: np.ndarray, n_classes: int, k: int = 1) -> np.ndarray:
+def class_distances(
+    embeddings: np.ndarray, points: np.ndarray, point_labels: np.ndarray, n_classes: int, k: int = 1, points_squared: np.ndarray | None = None
+) -> np.ndarray:
     """Per class, the distance to that class's points: shape (n, n_classes).
 
     With ``k`` = 1 the distance to the class's nearest point (a class with K
@@ -25,7 +36,7 @@ def class_distances(embeddings: np.ndarray, points: np.ndarray, point_labels: np
     distance to its k nearest points (fewer when the class has fewer). A class without
     points gets an infinite distance.
     """
-    return per_class(pairwise_distances(embeddings, points), point_labels, n_classes, k)
+    return per_class(pairwise_distances(embeddings, points, points_squared), point_labels, n_classes, k)
 
 
 # Past this many classes (a large gallery) the classes are reduced together, grouped by
@@ -52,25 +63,30 @@ def per_class(dist: np.ndarray, point_labels: np.ndarray, n_classes: int, k: int
 
 
 def _per_class_grouped(dist: np.ndarray, point_labels: np.ndarray, n_classes: int, k: int) -> np.ndarray:
-    """``per_class`` for many classes: points sorted by class once, each row reduced per group."""
+    """``per_class`` for many classes: the points grouped by class once (a sort, skipped when
+    they come in class order, as a run's gallery does); a class with at most ``k`` points is
+    the mean of them all, a larger one the mean of its ``k`` nearest."""
     out = np.full((len(dist), n_classes), np.inf)
     if not len(point_labels):
         return out
-    order = np.argsort(point_labels, kind="stable")
-    labels = point_labels[order]
-    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-    present = labels[starts]
+    dist = np.asarray(dist, np.float64)
+    if (point_labels[1:] < point_labels[:-1]).any():
+        order = np.argsort(point_labels, kind="stable")
+        point_labels, dist = point_labels[order], dist[:, order]
+    starts = np.flatnonzero(np.r_[True, point_labels[1:] != point_labels[:-1]])
+    present = point_labels[starts]
     if k <= 1:
-        out[:, present] = np.minimum.reduceat(dist[:, order], starts, axis=1)
+        out[:, present] = np.minimum.reduceat(dist, starts, axis=1)
         return out
-    counts = np.diff(np.r_[starts, len(labels)])
-    group = np.repeat(np.arange(len(starts)), counts)
-    rank_in_group = np.arange(len(labels)) - np.repeat(starts, counts)
-    take = np.minimum(counts, k)
-    for i, row in enumerate(np.asarray(dist)[:, order]):
-        within = np.lexsort((row, group))  # by class, nearest first within each
-        keep = within[rank_in_group < np.repeat(take, counts)]
-        out[i, present] = np.bincount(group[keep], weights=row[keep], minlength=len(starts)) / take
+    counts = np.diff(np.r_[starts, len(point_labels)])
+    out[:, present] = np.add.reduceat(dist, starts, axis=1) / counts
+    large = np.flatnonzero(counts > k)
+    if large.size:  # padded to the largest such class, then its k smallest per row
+        width = int(counts[large].max())
+        columns = starts[large][:, None] + np.arange(width)[None, :]
+        valid = np.arange(width)[None, :] < counts[large][:, None]
+        padded = np.where(valid, dist[:, np.minimum(columns, dist.shape[1] - 1)], np.inf)
+        out[:, present[large]] = np.partition(padded, k - 1, axis=2)[:, :, :k].mean(axis=2)
     return out
 
 

@@ -18,10 +18,11 @@ representatives), so the rules can be compared without a forward pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from siamese.scoring.distances import class_distances, pairwise_distances, per_class
+from siamese.scoring.distances import class_distances, pairwise_distances, per_class, squared_norms
 
 RULES = ("medoid", "centroid", "knn", "mahalanobis")
 DEFAULT_RULE = "knn"  # better than the nearest medoid on every dataset measured (docs/open-set.md)
@@ -60,7 +61,12 @@ class Scorer:
         x = np.asarray(embeddings, np.float64)
         if self.whitening is not None:
             x = x @ self.whitening
-        return class_distances(x, self.points, self.labels, self.n_classes, self.k)
+        return class_distances(x, self.points, self.labels, self.n_classes, self.k, self.points_squared)
+
+    @cached_property
+    def points_squared(self) -> np.ndarray:
+        """The points' squared lengths, computed once (a large gallery is probed many times)."""
+        return squared_norms(self.points)
 
     def training_distances(self, embeddings: np.ndarray) -> np.ndarray:
         """Class distances of the training images the rule was fitted on (same rows as
