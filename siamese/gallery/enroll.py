@@ -115,7 +115,7 @@ def enroll_many(run, people: dict[str, Sequence[str | os.PathLike[str] | Upload]
     for name in people:
         problem = name_problem(name, run.class_names, taken)
         if problem:
-            raise SiameseError(f"{problem}; choose another name (see `siamese gallery {run.path}` for the names in use)")
+            raise SiameseError(f"{problem}; choose another name")
         taken.append(name)
     embedded = {name: _embed_person(run, name, images) for name, images in people.items()}
     run_dir = Path(run.path)
@@ -179,7 +179,7 @@ def unenroll(run, name: str) -> None:
         current = read_enrolled(run_dir, run.class_names, run.embedding_dimension)
         if name not in current.names:
             listed = ", ".join(current.names[:5]) or "nobody yet"
-            raise SiameseError(f"{name!r} is not enrolled in run {run.path} (enrolled: {listed}); check the name with `siamese gallery {run.path}`")
+            raise SiameseError(f"{name!r} is not enrolled in run {run.path} (enrolled: {listed}); check the name")
         write_enrolled(run_dir, run.class_names, current.without(name))
         folder = run_dir / GALLERY_IMAGES / name
         if folder.is_dir() and inside(folder.resolve(), (run_dir / GALLERY_IMAGES).resolve()):
