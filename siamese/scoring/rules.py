@@ -27,6 +27,7 @@ from siamese.scoring.distances import class_distances, pairwise_distances, per_c
 RULES = ("medoid", "centroid", "knn", "mahalanobis")
 DEFAULT_RULE = "knn"  # better than the nearest medoid on every dataset measured (docs/open-set.md)
 DEFAULT_K = 5
+ENROLLED_K = 1  # knn: an enrolled person is measured by their nearest reference image (extend_scorer)
 TRAINING_BLOCK = 1024  # rows of training distances computed at once (knn)
 RULE_LABELS = {
     "medoid": "nearest representative",
@@ -47,6 +48,8 @@ class Scorer:
         labels: class index of each point.
         k: points averaged per class (1: the nearest).
         whitening: (D, D') matrix applied to embeddings before measuring, or None.
+        class_k: points averaged for each class, when it differs between classes (people
+            enrolled after training, ``extend_scorer``), else None.
     """
 
     rule: str
@@ -55,13 +58,15 @@ class Scorer:
     labels: np.ndarray
     k: int = 1
     whitening: np.ndarray | None = None
+    class_k: np.ndarray | None = None
 
     def class_distances(self, embeddings: np.ndarray) -> np.ndarray:
         """Distances (n, n_classes) of embeddings (n, D) to every class."""
         x = np.asarray(embeddings, np.float64)
         if self.whitening is not None:
             x = x @ self.whitening
-        return class_distances(x, self.points, self.labels, self.n_classes, self.k, self.points_squared)
+        k = self.k if self.class_k is None else self.class_k
+        return class_distances(x, self.points, self.labels, self.n_classes, k, self.points_squared)
 
     @cached_property
     def points_squared(self) -> np.ndarray:
@@ -140,13 +145,18 @@ def extend_scorer(scorer: Scorer, embeddings: np.ndarray, labels: np.ndarray, n_
         labels: their class index, counted after the trained classes (``scorer.n_classes`` and up).
         n_classes: trained plus new classes.
 
-    ``knn`` and ``medoid`` measure to every reference image; ``centroid`` and
-    ``mahalanobis`` to its mean (whitened with the training images' covariance, as the
-    network's own classes are).
+    ``medoid`` measures to the nearest reference image, and so does ``knn`` (``ENROLLED_K``):
+    a new person has a handful of images, and the mean over all of them would count
+    their least alike image as the trained classes' k nearest of many never do
+    (docs/gallery.md measured it). ``centroid`` and ``mahalanobis`` measure to their mean
+    (whitened with the training images' covariance, as the network's own classes are).
     """
     labels = np.asarray(labels, np.int64)
     if not len(labels):
         return Scorer(scorer.rule, n_classes, scorer.points, scorer.labels, scorer.k, scorer.whitening)
+    class_k = None
+    if scorer.rule == "knn":
+        class_k = np.r_[np.full(scorer.n_classes, scorer.k), np.full(n_classes - scorer.n_classes, ENROLLED_K)].astype(np.int64)
     x = np.asarray(embeddings, np.float64)
     if scorer.rule in ("knn", "medoid"):
         points, new_labels = x, labels
@@ -156,5 +166,5 @@ def extend_scorer(scorer: Scorer, embeddings: np.ndarray, labels: np.ndarray, n_
         if scorer.whitening is not None:
             points = points @ scorer.whitening
     return Scorer(scorer.rule, n_classes, np.concatenate([scorer.points, points]), np.concatenate([scorer.labels, new_labels]),
-                  scorer.k, scorer.whitening)
+                  scorer.k, scorer.whitening, class_k)
 

@@ -36,3 +36,11 @@ def test_extended_rule_scores_new_people_and_keeps_the_trained_classes(rule):
     dist = extended.class_distances(probes)
     assert dist.shape == (2, 3) and dist.argmin(axis=1).tolist() == [0, 2]
     np.testing.assert_allclose(dist[:, :2], trained.class_distances(probes))
+
+
+def test_knn_measures_an_enrolled_person_by_their_nearest_image():
+    trained = fit_scorer("knn", np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]]), np.repeat([0, 1], 3), 2, np.array([0, 3]), k=3)
+    extended = extend_scorer(trained, np.array([[10.0], [14.0], [18.0]]), np.array([2, 2, 2]), 3)
+    dist = extended.class_distances(np.array([[10.0]]))[0]
+    assert dist[2] == pytest.approx(np.sqrt(1e-7), abs=1e-3)  # the nearest of the three, not their mean (4.0)
+    assert dist[0] == pytest.approx(np.mean([10.0, 9.9, 9.8]))  # a trained class keeps its k nearest
