@@ -87,4 +87,4 @@ for start in range(0, len(people), COLUMNS):
             when = f" · {widgets.human_date(person.enrolled)}" if person.enrolled else ""
             st.markdown(f"**{person.name}**  \n:{'orange' if person.kind != TRAINED else 'gray'}-badge[{person.kind}] {count}{when}")
             shown = [str(p) for p in person.images[:THUMBNAILS]]
-            widgets.image_row(shown, ["" for _ in shown], palette=palette, width=70, pixels=run.pixels)
+            widgets.image_row(shown, ["" for _ in shown], palette=palette, width=48, pixels=run.pixels)
