@@ -45,6 +45,7 @@ class Recorded:
         self.dimension = dimension
         self._scorers: dict[tuple[str, int], Scorer] = {}
         self._enrolled: tuple[tuple[int, int] | None, Enrolled] | None = None
+        self._extended: dict[str, tuple[Scorer, Enrolled, Scorer]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -150,7 +151,15 @@ class Recorded:
         representatives, then extended by the enrolled people (``identities`` order)."""
         trained = self.trained_scorer(rule)
         enrolled = self.enrolled()
-        return extend_scorer(trained, enrolled.embeddings, enrolled.labels + len(self.class_names), len(self.class_names) + len(enrolled.people))
+        if not enrolled.people:
+            return trained
+        with self._lock:  # kept per gallery state: a large gallery is not copied again for every probe
+            kept = self._extended.get(trained.rule)
+            if kept is None or kept[0] is not trained or kept[1] is not enrolled:
+                n = len(self.class_names)
+                kept = (trained, enrolled, extend_scorer(trained, enrolled.embeddings, enrolled.labels + n, n + len(enrolled.people)))
+                self._extended[trained.rule] = kept
+            return kept[2]
 
     def trained_scorer(self, rule: str | None = None) -> Scorer:
         """A fitted scoring rule over the trained classes only."""
@@ -174,3 +183,4 @@ class Recorded:
         with self._lock:
             self._scorers.clear()
             self._enrolled = None
+            self._extended.clear()

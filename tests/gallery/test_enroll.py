@@ -120,3 +120,13 @@ def test_uploads_are_decoded_in_memory_and_copied_into_the_run(run_dir, tiny_dat
     assert probe(run, images[-1].read_bytes()).nearest_class == "Eve"
     with pytest.raises(SiameseError, match="the uploaded file notes.png"):
         enroll(run, "Zoe", [("notes.png", b"no image here")])
+
+
+def test_the_extended_rule_is_kept_until_the_gallery_changes(run_dir, tiny_data):
+    run = load_run(run_dir)
+    assert run.scorer() is run.scorer()
+    enroll(run, "Eve", stranger(tiny_data)[:2])
+    extended = run.scorer()
+    assert extended is run.scorer() and extended.n_classes == len(run.class_names) + 1
+    enroll(run, "Zoe", stranger(tiny_data, 2)[:2])
+    assert run.scorer() is not extended and run.scorer().n_classes == len(run.class_names) + 2
