@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from siamese.data.paths import inside
 from siamese.errors import SiameseError
 from siamese.limits import MAX_ARRAY_FILE_BYTES
 from siamese.runs.atomic_files import atomic_write, write_json
@@ -86,7 +86,7 @@ class Enrolled:
         return Enrolled((*self.people, *people), np.concatenate(rows).astype(np.float32), np.concatenate(labels).astype(np.int64))
 
 
-def name_problem(name: Any, trained: list[str], enrolled: list[str]) -> str | None:
+def name_problem(name: Any, trained: Collection[str], enrolled: Collection[str]) -> str | None:
     """Why ``name`` cannot be a new person's name (a sentence's start), or None when it can."""
     if not isinstance(name, str) or not name.strip():
         return "a person's name is empty"
@@ -116,11 +116,12 @@ def _validate(record: dict[str, Any], path: Path, run_dir: Path, trained: list[s
     people = record.get("people")
     _check(isinstance(people, list), path, "people", "is not a list of people")
     found: list[EnrolledPerson] = []
+    trained_names, seen = set(trained), set()
     for i, person in enumerate(people):
         where = f"people[{i}]"
         _check(isinstance(person, dict), path, where, "is not an object")
         name = person.get("name")
-        problem = name_problem(name, trained, [p.name for p in found])
+        problem = name_problem(name, trained_names, seen)
         _check(problem is None, path, f"{where}.name", f"is not a usable name ({problem})")
         _check(isinstance(person.get("enrolled"), str), path, f"{where}.enrolled", "is not a time")
         images = person.get("images")
@@ -128,7 +129,9 @@ def _validate(record: dict[str, Any], path: Path, run_dir: Path, trained: list[s
         for j, image in enumerate(images):
             ok = isinstance(image, dict) and isinstance(image.get("source"), str) and isinstance(image.get("copy"), str)
             _check(ok, path, f"{where}.images[{j}]", "lacks its source or copy")
-            _check(inside((run_dir / image["copy"]).resolve(), run_dir.resolve()), path, f"{where}.images[{j}].copy", "points outside the run folder")
+            copy = PurePosixPath(image["copy"])
+            _check(not copy.is_absolute() and ".." not in copy.parts, path, f"{where}.images[{j}].copy", "points outside the run folder")
+        seen.add(name)
         found.append(EnrolledPerson(name, person["enrolled"], tuple(im["source"] for im in images), tuple(im["copy"] for im in images)))
     return tuple(found)
 
