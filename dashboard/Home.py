@@ -25,6 +25,7 @@ page = st.navigation([
     st.Page(VIEWS / "embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
     st.Page(VIEWS / "evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page(VIEWS / "probe.py", title="Probe", icon=":material/person_search:"),
+    st.Page(VIEWS / "gallery.py", title="Gallery", icon=":material/groups:"),
     st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),
 ])
 for problem in roots.root_problems():  # a root that is a symbolic link loop: said once per page, then skipped

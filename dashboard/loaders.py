@@ -1,7 +1,7 @@
 """Cached loaders: runs, evaluations, maps, probes and coloured images, shared between sessions.
 
 Every cache is keyed by ``cache_key``: the run folder and the run's stamp (which changes
-when the run is trained further or gets new representatives), then the folders involved.
+when the run is trained further, gets new representatives or its gallery changes), then the folders involved.
 Nothing here imports TensorFlow: loaders return package objects whose model loads on
 first use, so pages that only list things (Home, Data) stay fast.
 """
@@ -21,11 +21,12 @@ import siamese
 from siamese.data.display_images import colour_image
 from siamese.limits import COLOUR_CACHE_ENTRIES, THUMBNAIL_SIDE
 from siamese.maps import training_maps as maps
+from siamese.runs.layout import GALLERY_FILE
 from siamese.runs.store import REPRESENTATIVES_FILE, RUN_FILE
 from siamese.scoring import neighbours
 from siamese.scoring.compare_runs import CompareResult, compare_runs
 
-Stamp = tuple[float, float]
+Stamp = tuple[float, float, float]
 
 
 def _mtime(path: Path) -> float:
@@ -36,8 +37,9 @@ def _mtime(path: Path) -> float:
 
 
 def run_stamp(run_dir: Path) -> Stamp:
-    """Changes whenever the run is trained further or gets new representatives."""
-    return _mtime(run_dir / RUN_FILE), _mtime(run_dir / REPRESENTATIVES_FILE)
+    """Changes whenever the run is trained further, gets new representatives, or someone is
+    enrolled in or removed from its gallery (so Evaluate and Probe use the new gallery at once)."""
+    return _mtime(run_dir / RUN_FILE), _mtime(run_dir / REPRESENTATIVES_FILE), _mtime(run_dir / GALLERY_FILE)
 
 
 def cache_key(run: siamese.Run, *folders: str | os.PathLike[str] | None) -> tuple[Any, ...]:

@@ -49,8 +49,9 @@ def nearest_representatives(run: Run, distances: Mapping[str, float], count: int
         count: how many classes.
     """
     items = _representative_items(run)
+    enrolled = {person.name: run.path / person.copies[0] for person in run.enrolled().people}  # their first reference image
     nearest = sorted(distances.items(), key=lambda kv: kv[1])[:count]
-    return [(name, float(distance), _item_image(run, items.get(name))) for name, distance in nearest]
+    return [(name, float(distance), enrolled.get(name) or _item_image(run, items.get(name))) for name, distance in nearest]
 
 
 def place_probe(run: Run, embedding: np.ndarray, table: pd.DataFrame) -> tuple[float, float]:

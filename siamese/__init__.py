@@ -15,6 +15,7 @@ from siamese.data.folders import Dataset, Listing, Skipped, load_folder, scan_fo
 from siamese.data.split import split_dataset
 from siamese.data.thermal_pixels import PixelMapping
 from siamese.errors import SiameseError
+from siamese.gallery.enroll import Person, enroll, enroll_folder, unenroll
 from siamese.maps.representatives import represent
 from siamese.runs.layout import request_cancel
 from siamese.runs.store import Run, list_runs, load_run
@@ -28,12 +29,15 @@ __all__ = [
     "Dataset",
     "Evaluation",
     "Listing",
+    "Person",
     "PixelMapping",
     "ProbeResult",
     "Run",
     "SiameseError",
     "Skipped",
     "TrainConfig",
+    "enroll",
+    "enroll_folder",
     "evaluate",
     "list_runs",
     "load_folder",
@@ -45,4 +49,5 @@ __all__ = [
     "scan_folder",
     "split_dataset",
     "train",
+    "unenroll",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
-from siamese import arguments
+from siamese import arguments, cli_gallery
 from siamese.data.split import split_dataset
 from siamese.data.thermal_pixels import READBACK_PALETTES, UNITS
 from siamese.errors import SiameseError, os_error_sentence
@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("train_dir", type=Path)
     p.add_argument("test_dir", type=Path)
     p.add_argument("--json", action="store_true")
+    cli_gallery.add_commands(sub)
     return parser
 
 
@@ -251,6 +252,10 @@ def cmd_evaluate(args) -> None:
     print(f"{metrics['n_test']} test images, rule {metrics['rule']}, threshold {metrics['threshold']:.4f} ({source}{target})")
     print(f"accuracy (nearest class right): {metrics['accuracy']:.4f}")
     print(f"identified rate (right and below threshold): {metrics['identified_rate']:.4f}")
+    for kind, rates in metrics.get("by_kind", {}).items():
+        if rates["n_test"]:
+            print(f"  {kind} people ({rates['n_test']} images): identified {rates['identified_rate']:.4f}, "
+                  f"falsely rejected {rates['false_reject_rate']:.4f}")
     if "rejection_rate" in metrics:
         print(f"{metrics['n_unknown']} unknown images: rejection rate {metrics['rejection_rate']:.4f}, "
               f"AUROC {metrics['auroc_unknown']:.4f}, EER {metrics['eer']:.4f} at threshold {metrics['eer_threshold']:.4f}")
@@ -321,6 +326,7 @@ def cmd_baseline(args) -> None:
 COMMANDS = {
     "sample-data": cmd_sample_data, "split": cmd_split, "train": cmd_train, "represent": cmd_represent,
     "evaluate": cmd_evaluate, "compare": cmd_compare, "probe": cmd_probe, "baseline": cmd_baseline, "import-h5": cmd_import_h5,
+    **cli_gallery.COMMANDS,
 }
 
 

@@ -54,7 +54,7 @@ if test_dir is None:
     st.stop()
 
 try:
-    foreign = pickers.unknown_classes(loaders.scan(str(test_dir)).class_names, run.class_names)
+    foreign = pickers.unknown_classes(loaders.scan(str(test_dir)).class_names, run.identities)
 except siamese.SiameseError as exc:
     st.error(messages.user_message(exc))
     st.stop()
@@ -118,7 +118,7 @@ def threshold_section() -> None:
             key=f"class_thresholds:{run.path}", disabled=["class"], hide_index=True, height=min(38 + 35 * len(recorded_class_thresholds), 300),
             column_config={"threshold": st.column_config.NumberColumn("threshold", min_value=0.0, format="%.4f")},
         )
-        limits = selection.class_threshold_vector(edited, run.class_names, record["threshold"])
+        limits = selection.class_threshold_vector(edited, run.identities, record["threshold"])  # enrolled people: the global one
         threshold = record["threshold"]
         current = result.at(threshold, limits)
     else:

@@ -40,7 +40,7 @@ def open_image(source: str | os.PathLike[str] | bytes, where: str) -> Iterator[I
         img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source, formats=IMAGE_FORMATS)
     except UnidentifiedImageError:
         raise SiameseError(
-            f"{where} is not a {FORMATS_WORDS} image by its content (whatever its name says), "
+            f"{where} cannot be read as an image: by its content it is no {FORMATS_WORDS} image (whatever its name says), "
             f"and no other format is read; save it as {FORMATS_WORDS}"
         ) from None
     with img:

@@ -24,6 +24,9 @@ REPRESENTATIVE_EMBEDDINGS_FILE = "representatives.npz"
 REPRESENTATIVE_COPIES = "representatives"  # a folder: a copy of each representative image, per class
 MAP_FILE = "map.csv"
 TRAIN_EMBEDDINGS_FILE = "embeddings.npy"
+GALLERY_FILE = "gallery.json"  # people enrolled after training (siamese.gallery)
+GALLERY_EMBEDDINGS_FILE = "gallery.npz"
+GALLERY_IMAGES = "gallery"  # a folder: a copy of each enrolled person's reference images, per person
 
 
 def now() -> str:

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from siamese.errors import REPRESENT, Remedy, SiameseError
+from siamese.gallery.store import Enrolled, read_enrolled, stamp
 from siamese.limits import MAX_ARRAY_FILE_BYTES
 from siamese.runs.layout import MAP_FILE, REPRESENTATIVE_EMBEDDINGS_FILE, REPRESENTATIVES_FILE, TRAIN_EMBEDDINGS_FILE, read_json
 from siamese.runs.schema import RECHOOSE, load_representative_arrays, validate_representatives
-from siamese.scoring.rules import DEFAULT_K, Scorer, fit_scorer
+from siamese.scoring.rules import DEFAULT_K, Scorer, extend_scorer, fit_scorer
 
 
 def _check_file(path: Path, limit: int) -> None:
@@ -58,6 +59,8 @@ class Recorded:
         self.class_names = list(class_names)
         self.dimension = dimension
         self._scorers: dict[tuple[str, int], Scorer] = {}
+        self._enrolled: tuple[tuple[int, int] | None, Enrolled] | None = None
+        self._extended: dict[str, tuple[Scorer, Enrolled, Scorer]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -123,13 +126,30 @@ class Recorded:
             "rule_thresholds": dict(calibration.get("rule_thresholds") or {}),
         }
 
+    # The gallery (siamese.gallery): the trained classes plus people enrolled later ------------------
+    def enrolled(self) -> Enrolled:
+        """The people enrolled after training, read again whenever gallery.json changed."""
+        current = stamp(self.run_dir)
+        with self._lock:
+            if self._enrolled is None or self._enrolled[0] != current:
+                self._enrolled = (current, read_enrolled(self.run_dir, self.class_names, self.dimension))
+            return self._enrolled[1]
+
+    def identities(self) -> list[str]:
+        """Everyone a probe can be identified as: the trained classes, then the enrolled people."""
+        return [*self.class_names, *self.enrolled().names]
+
     def decision(self, threshold: float | None = None) -> ThresholdChoice:
         """The threshold a decision uses: ``threshold`` when given (source ``given``), else the
-        run's own with its per-class thresholds when represent recorded them for use."""
+        run's own with its per-class thresholds when represent recorded them for use; an
+        enrolled person, never calibrated, has the global threshold."""
         if threshold is not None:
             return ThresholdChoice(float(threshold), "given", None, None)
         record = self.threshold_record()
-        return ThresholdChoice(record["threshold"], record["source"], record["target_frr"], self.class_thresholds())
+        per_class = self.class_thresholds()
+        if per_class is not None:
+            per_class = np.r_[per_class, np.full(len(self.enrolled().people), record["threshold"])]
+        return ThresholdChoice(record["threshold"], record["source"], record["target_frr"], per_class)
 
     @property
     def rule(self) -> str:
@@ -149,8 +169,23 @@ class Recorded:
         return dict(((self.record().get("calibration") or {}).get("class_thresholds")) or {})
 
     def scorer(self, rule: str | None = None) -> Scorer:
-        """A fitted scoring rule, by default the recorded one; fitted once from the stored
-        training embeddings, their classes (map.csv) and the representatives."""
+        """A fitted scoring rule over the whole gallery, by default the recorded rule: fitted
+        once from the stored training embeddings, their classes (map.csv) and the
+        representatives, then extended by the enrolled people (``identities`` order)."""
+        trained = self.trained_scorer(rule)
+        enrolled = self.enrolled()
+        if not enrolled.people:
+            return trained
+        with self._lock:  # kept per gallery state: a large gallery is not copied again for every probe
+            kept = self._extended.get(trained.rule)
+            if kept is None or kept[0] is not trained or kept[1] is not enrolled:
+                n = len(self.class_names)
+                kept = (trained, enrolled, extend_scorer(trained, enrolled.embeddings, enrolled.labels + n, n + len(enrolled.people)))
+                self._extended[trained.rule] = kept
+            return kept[2]
+
+    def trained_scorer(self, rule: str | None = None) -> Scorer:
+        """A fitted scoring rule over the trained classes only."""
         record = self.record()
         rule = rule or self.rule
         k = int(record.get("k", DEFAULT_K))
@@ -171,3 +206,5 @@ class Recorded:
         """Drop fitted rules (represent calls this after recording new representatives)."""
         with self._lock:
             self._scorers.clear()
+            self._enrolled = None
+            self._extended.clear()

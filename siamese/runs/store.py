@@ -20,6 +20,8 @@ import pandas as pd
 from siamese.data.folders import Shape, Skipped
 from siamese.data.thermal_pixels import PixelMapping
 from siamese.errors import TRAIN, Remedy, SiameseError
+from siamese.gallery.enroll import Person, gallery
+from siamese.gallery.store import Enrolled
 from siamese.limits import EMBED_BATCH
 from siamese.model.embedding import Embedding, load_siamese_model
 from siamese.runs.atomic_files import write_json
@@ -231,6 +233,25 @@ class Run:
     def forget_scorers(self) -> None:
         """Drop fitted rules (represent calls this after recording new representatives)."""
         self._recorded.forget_scorers()
+
+    # The gallery (siamese.gallery) -------------------------------------------------------------
+    @property
+    def embedding_dimension(self) -> int | None:
+        """The embedding's length, when run.json records it."""
+        return self._recorded.dimension
+
+    def enrolled(self) -> Enrolled:
+        """The people enrolled after training (read again whenever the gallery changes)."""
+        return self._recorded.enrolled()
+
+    @property
+    def identities(self) -> list[str]:
+        """Everyone a probe can be identified as: ``class_names``, then the enrolled people."""
+        return self._recorded.identities()
+
+    def gallery(self) -> list[Person]:
+        """The gallery: each trained class and enrolled person with image count and images to show."""
+        return gallery(self)
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> Run:

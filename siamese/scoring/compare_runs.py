@@ -288,9 +288,9 @@ def compare_runs(
     labels = run_labels([run.path for run in runs])
     without = [label for label, run in zip(labels, runs) if not run.has_representatives]
     mismatched = {
-        label: f"run {label} was not trained on {_some(missing)} of the test set, so it cannot be measured on it"
+        label: f"run {label} was not trained on {_some(missing)} of the test set (nor are they enrolled in its gallery), so it cannot be measured on it"
         for label, run in zip(labels, runs)
-        if label not in without and (missing := sorted(set(test_classes) - set(run.class_names)))
+        if label not in without and (missing := sorted(set(test_classes) - set(run.identities)))
     }
     if strict and without:
         path = runs[labels.index(without[0])].path

@@ -47,6 +47,8 @@ class Evaluation:
         class_thresholds: one threshold per class, used instead of ``threshold`` when set.
         rule_distances: rule -> (known, unknown) class distances, when rules are compared.
         rule_thresholds: rule -> its calibrated threshold, when the run was calibrated.
+        n_trained: how many of ``class_names`` the network trained on; the rest are people
+            enrolled in the run's gallery afterwards (None: all trained).
     """
 
     class_names: list[str]
@@ -64,6 +66,7 @@ class Evaluation:
     class_thresholds: np.ndarray | None = None
     rule_distances: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     rule_thresholds: dict[str, float] = field(default_factory=dict)
+    n_trained: int | None = None
 
     def at(self, threshold: float, class_thresholds: np.ndarray | None = None) -> Evaluation:
         """The same evaluation at another threshold (no recomputation of distances).
@@ -182,6 +185,23 @@ class Evaluation:
         shown = rows["predicted_class"].where(rows["verdict"] != "rejected", UNKNOWN)
         return rows[(rows["true_class"] == true_class) & (shown == column)]
 
+    def by_kind(self) -> dict[str, dict[str, Any]]:
+        """Identified and falsely rejected rates of the trained classes' images and of the
+        enrolled people's images, apart: how well the network generalises to people it never
+        trained on."""
+        predicted, _, accepted = self.known()
+        enrolled = self.true >= (self.n_trained if self.n_trained is not None else len(self.class_names))
+        out = {}
+        for kind, rows in (("trained", ~enrolled), ("enrolled", enrolled)):
+            n = int(rows.sum())
+            out[kind] = {
+                "n_test": n,
+                "identified_rate": float((accepted & (predicted == self.true))[rows].mean()) if n else None,
+                "false_reject_rate": float((~accepted)[rows].mean()) if n else None,
+                "misidentified_rate": float((accepted & (predicted != self.true))[rows].mean()) if n else None,
+            }
+        return out
+
     def metrics(self) -> dict[str, Any]:
         """The summary that ``evaluate --json`` prints."""
         predicted, distance, accepted = self.known()
@@ -201,6 +221,8 @@ class Evaluation:
             "confusion": {k: {c: int(v) for c, v in row.items()} for k, row in self.confusion().to_dict(orient="index").items()},
             "n_skipped": len(self.skipped),
         }
+        if self.n_trained is not None and self.n_trained < len(self.class_names):
+            out["by_kind"] = self.by_kind()
         if self.has_unknown:
             roc = self.roc()
             u_distance = self.unknown()[1]
@@ -223,12 +245,13 @@ def evaluate(
     batch_size: int = EMBED_BATCH,
     compare_rules: bool = False,
 ) -> Evaluation:
-    """Embed test (and unknown) images once, in batches, and score them against the run's classes.
+    """Embed test (and unknown) images once, in batches, and score them against the run's gallery.
 
     Args:
         run: a ``siamese.Run`` with representatives.
-        test_dir: folder-per-class images of the run's classes (or None for none).
-        unknown_dir: folder-per-class images of people never trained on (optional).
+        test_dir: folder-per-class images of the run's classes and enrolled people (or None for none).
+        unknown_dir: folder-per-class images of people never trained on (optional); a
+            sub-folder named after an enrolled person counts as known.
         threshold: the decision threshold; by default the run's own (calibrated when it
             could be), with its per-class thresholds when represent recorded them for use.
         compare_rules: also score with every rule (``Evaluation.rule_table``), from the
@@ -239,7 +262,8 @@ def evaluate(
     threshold, source, frr, class_thresholds = run.decision(threshold)
     if not np.isfinite(threshold) or threshold < 0:
         raise SiameseError(f"threshold {threshold} is not valid; use a distance of 0 or more")
-    n = len(run.class_names)
+    names = run.identities  # trained classes, then the people enrolled in the run's gallery
+    n = len(names)
     rules = list(RULES) if compare_rules else [run.rule]
     own = rules.index(run.rule)
     scorers = [run.scorer(rule) for rule in rules]
@@ -256,10 +280,16 @@ def evaluate(
         return files, listing.labels[kept], groups, dist, [*listing.skipped, *skipped]
 
     empty = ([], np.zeros(0, np.int64), [], np.zeros((0, len(rules), n)), [])
-    files, true, _, dist, skipped = distances(test_dir, run.class_names) if test_dir is not None else empty
+    files, true, _, dist, skipped = distances(test_dir, names) if test_dir is not None else empty
     u_files, _, u_groups, u_dist, u_skipped = distances(unknown_dir, None) if unknown_dir is not None else empty
+    known = np.array([g in names for g in u_groups], bool)
+    if known.any():  # enrolled people's images among the strangers: they are known now
+        files = [*files, *(f for f, k in zip(u_files, known) if k)]
+        true = np.r_[true, [names.index(g) for g, k in zip(u_groups, known) if k]].astype(np.int64)
+        dist = np.concatenate([dist, u_dist[known]])
+        u_files, u_groups, u_dist = [f for f, k in zip(u_files, known) if not k], [g for g, k in zip(u_groups, known) if not k], u_dist[~known]
     return Evaluation(
-        class_names=run.class_names,
+        class_names=names,
         threshold=float(threshold),
         files=files,
         true=true,
@@ -274,4 +304,5 @@ def evaluate(
         class_thresholds=class_thresholds,
         rule_distances={rule: (dist[:, i], u_dist[:, i]) for i, rule in enumerate(rules)} if compare_rules else {},
         rule_thresholds={k: float(v) for k, v in run.threshold_record()["rule_thresholds"].items()},
+        n_trained=len(run.class_names),
     )

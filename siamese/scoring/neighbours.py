@@ -69,13 +69,20 @@ def nearest_rows(embedding: np.ndarray, embeddings: np.ndarray, k: int, exclude:
 
 
 def training_set(run) -> TrainingEmbeddings:
-    """The run's training images as embeddings: the ones ``represent`` stored when the run
-    has them (no forward pass), else the training folder embedded now (its held-out
-    calibration images left out, as represent does)."""
+    """The run's reference images as embeddings: the training images ``represent`` stored when
+    the run has them (no forward pass), then the reference images of the people enrolled in
+    its gallery (their copies in the run folder, as absolute paths); else the training
+    folder embedded now (its held-out calibration images left out, as represent does)."""
     if run.has_representatives:
         table = run.training_map()
         root = (run.path / run.representatives()["data"]).resolve()  # the map's files are relative to it
-        return TrainingEmbeddings(run.training_embeddings(), [str(f) for f in table["file"]], [str(c) for c in table["class"]], root)
+        enrolled = run.enrolled()
+        files = [str(f) for f in table["file"]] + [str((run.path / c).resolve()) for p in enrolled.people for c in p.copies]
+        classes = [str(c) for c in table["class"]] + [enrolled.names[i] for i in enrolled.labels]
+        embeddings = run.training_embeddings()
+        if len(enrolled.labels):
+            embeddings = np.concatenate([embeddings, enrolled.embeddings.astype(embeddings.dtype)])
+        return TrainingEmbeddings(embeddings, files, classes, root)
     listing = scan_folder(run.train_dir, run.class_names)
     held_out = set(run.calibration_files)
     keep = [i for i, p in enumerate(listing.paths) if str(p.relative_to(listing.root)) not in held_out]

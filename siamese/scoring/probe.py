@@ -77,21 +77,22 @@ class ProbeResult:
 
 
 def probe(run, image: str | os.PathLike[str] | bytes, threshold: float | None = None) -> ProbeResult:
-    """Identify one image file (or its bytes): the nearest class by the run's rule, or unknown."""
+    """Identify one image file (or its bytes): the nearest class (trained or enrolled) by the run's rule, or unknown."""
     if threshold is not None and not (np.isfinite(threshold) and threshold >= 0):
         raise SiameseError(f"threshold {threshold} is not valid; use a distance of 0 or more")
     threshold, source, frr, class_thresholds = run.decision(threshold)
     source_image = image if isinstance(image, bytes) else Path(image)
     embedding = run.embed(decode_image(source_image, run.input_shape, run.pixels)[None])
     dist = run.scorer().class_distances(embedding)
+    names = run.identities  # the trained classes, then the people enrolled in the run's gallery
     predicted, distance, accepted = decide(dist, threshold, class_thresholds)
     applied = float(class_thresholds[predicted[0]]) if class_thresholds is not None else float(threshold)
     return ProbeResult(
-        nearest_class=run.class_names[int(predicted[0])],
+        nearest_class=names[int(predicted[0])],
         distance=float(distance[0]),
         accepted=bool(accepted[0]),
         threshold=applied,
-        distances={name: float(d) for name, d in zip(run.class_names, dist[0])},
+        distances={name: float(d) for name, d in zip(names, dist[0])},
         embedding=embedding[0],
         threshold_source=source,
         calibration_frr=frr,

@@ -18,14 +18,16 @@ representatives), so the rules can be compared without a forward pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from siamese.scoring.distances import class_distances, pairwise_distances, per_class
+from siamese.scoring.distances import class_distances, pairwise_distances, per_class, squared_norms
 
 RULES = ("medoid", "centroid", "knn", "mahalanobis")
 DEFAULT_RULE = "knn"  # better than the nearest medoid on every dataset measured (docs/open-set.md)
 DEFAULT_K = 5
+ENROLLED_K = 1  # knn: an enrolled person is measured by their nearest reference image (extend_scorer)
 TRAINING_BLOCK = 1024  # rows of training distances computed at once (knn)
 RULE_LABELS = {
     "medoid": "nearest representative",
@@ -46,6 +48,8 @@ class Scorer:
         labels: class index of each point.
         k: points averaged per class (1: the nearest).
         whitening: (D, D') matrix applied to embeddings before measuring, or None.
+        class_k: points averaged for each class, when it differs between classes (people
+            enrolled after training, ``extend_scorer``), else None.
     """
 
     rule: str
@@ -54,13 +58,20 @@ class Scorer:
     labels: np.ndarray
     k: int = 1
     whitening: np.ndarray | None = None
+    class_k: np.ndarray | None = None
 
     def class_distances(self, embeddings: np.ndarray) -> np.ndarray:
         """Distances (n, n_classes) of embeddings (n, D) to every class."""
         x = np.asarray(embeddings, np.float64)
         if self.whitening is not None:
             x = x @ self.whitening
-        return class_distances(x, self.points, self.labels, self.n_classes, self.k)
+        k = self.k if self.class_k is None else self.class_k
+        return class_distances(x, self.points, self.labels, self.n_classes, k, self.points_squared)
+
+    @cached_property
+    def points_squared(self) -> np.ndarray:
+        """The points' squared lengths, computed once (a large gallery is probed many times)."""
+        return squared_norms(self.points)
 
     def training_distances(self, embeddings: np.ndarray) -> np.ndarray:
         """Class distances of the training images the rule was fitted on (same rows as
@@ -123,3 +134,37 @@ def fit_scorer(rule: str, embeddings: np.ndarray, labels: np.ndarray, n_classes:
         means, whitening = shared_whitening(embeddings, labels)
         return Scorer(rule, n_classes, means @ whitening, classes, whitening=whitening)
     raise ValueError(f"rule {rule!r} is not known; use one of {', '.join(RULES)}")
+
+
+def extend_scorer(scorer: Scorer, embeddings: np.ndarray, labels: np.ndarray, n_classes: int) -> Scorer:
+    """The rule with more classes: people enrolled after training (``siamese.gallery``), no refit.
+
+    Args:
+        scorer: the rule fitted on the training images.
+        embeddings: the new people's reference embeddings (M, D).
+        labels: their class index, counted after the trained classes (``scorer.n_classes`` and up).
+        n_classes: trained plus new classes.
+
+    ``medoid`` measures to the nearest reference image, and so does ``knn`` (``ENROLLED_K``):
+    a new person has a handful of images, and the mean over all of them would count
+    their least alike image as the trained classes' k nearest of many never do
+    (docs/gallery.md measured it). ``centroid`` and ``mahalanobis`` measure to their mean
+    (whitened with the training images' covariance, as the network's own classes are).
+    """
+    labels = np.asarray(labels, np.int64)
+    if not len(labels):
+        return Scorer(scorer.rule, n_classes, scorer.points, scorer.labels, scorer.k, scorer.whitening)
+    class_k = None
+    if scorer.rule == "knn":
+        class_k = np.r_[np.full(scorer.n_classes, scorer.k), np.full(n_classes - scorer.n_classes, ENROLLED_K)].astype(np.int64)
+    x = np.asarray(embeddings, np.float64)
+    if scorer.rule in ("knn", "medoid"):
+        points, new_labels = x, labels
+    else:
+        new_labels = np.unique(labels)
+        points = np.stack([x[labels == c].mean(axis=0) for c in new_labels])
+        if scorer.whitening is not None:
+            points = points @ scorer.whitening
+    return Scorer(scorer.rule, n_classes, np.concatenate([scorer.points, points]), np.concatenate([scorer.labels, new_labels]),
+                  scorer.k, scorer.whitening, class_k)
+

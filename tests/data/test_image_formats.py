@@ -118,10 +118,10 @@ def _ico_with_png() -> bytes:
 
 
 @pytest.mark.parametrize("content, why", [
-    (_ico_with_png(), "is not a"),     # ICO/CUR carry PNGs inside: not a format we promise
+    (_ico_with_png(), "is no PNG"),     # ICO/CUR carry PNGs inside: not a format we promise
     (_frames("TIFF"), "holds 2 frames"),  # a TIFF stack: which frame would be the face?
     (_frames("PNG"), "holds 2 frames"),   # an animated PNG
-    (b"GIF89a" + bytes(64), "is not a"),
+    (b"GIF89a" + bytes(64), "is no PNG"),
 ], ids=["ico-with-png", "tiff-stack", "animated-png", "gif"])
 def test_other_decoders_and_several_frames_are_refused_with_a_sentence(content: bytes, why: str):
     with pytest.raises(SiameseError, match=why):

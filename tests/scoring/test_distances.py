@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from siamese.scoring.distances import class_distances, class_medoids, medoids, pairwise_distances
+from siamese.scoring.distances import class_distances, class_medoids, medoids, pairwise_distances, per_class
 
 
 def test_pairwise_distances_hand_values():
@@ -49,3 +50,27 @@ def test_class_medoids_per_class_in_label_order():
     labels = np.array([0, 0, 0, 1, 1, 1])
     # class 1: totals 1+20=21, 1+19=20, 20+19=39 -> index 4
     assert class_medoids(points, labels).tolist() == [1, 4]
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_many_classes_are_reduced_together_with_the_same_answer(k, monkeypatch):
+    import siamese.scoring.distances as distances
+
+    rng = np.random.default_rng(k)
+    dist, labels = rng.random((3, 2000)), rng.integers(0, 400, 2000)
+    labels[labels == 5] = 6  # a class without points scores infinity either way
+    grouped = distances.per_class(dist, labels, 400, k)
+    monkeypatch.setattr(distances, "GROUPED_CLASSES", 10**9)
+    np.testing.assert_allclose(grouped, distances.per_class(dist, labels, 400, k))
+    assert np.isinf(grouped[:, 5]).all()
+
+
+@pytest.mark.parametrize("n_classes", [20, 400])  # the loop, and classes reduced together
+def test_one_k_per_class_gives_each_class_its_own_mean(n_classes):
+    rng = np.random.default_rng(n_classes)
+    dist, labels = rng.random((2, 3000)), np.sort(rng.integers(0, n_classes, 3000))
+    ks = rng.integers(1, 8, n_classes)
+    got = per_class(dist, labels, n_classes, ks)
+    for c in range(0, n_classes, 7):
+        own = np.sort(dist[:, labels == c], axis=1)[:, : ks[c]]
+        np.testing.assert_allclose(got[:, c], own.mean(axis=1))

@@ -16,6 +16,7 @@ class FakeRun:
     """The part of ``siamese.Run`` that probe uses, with a hand-made embedding and rule."""
 
     class_names = ["alice", "bob"]
+    identities = class_names  # nobody enrolled
     input_shape = (8, 8, 1)
     pixels = PixelMapping()
 

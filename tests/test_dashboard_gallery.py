@@ -1,0 +1,70 @@
+"""The Gallery page: enroll a person from uploaded images, then the Probe page identifies another
+image of them without training or a restart; remove them again with a confirmation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from dashboard_fixtures import DashboardData, crashed, open_page, texts
+
+import siamese
+from helpers import tree_digest
+
+
+def private_copy(dashboard_data: DashboardData, tmp_path: Path, monkeypatch) -> DashboardData:
+    """A copy of the dashboard's data and run for this test alone (enrolling changes the run)."""
+    common = Path(os.path.commonpath([dashboard_data.data.resolve(), dashboard_data.run.resolve()]))
+    data, run = tmp_path / dashboard_data.data.resolve().relative_to(common), tmp_path / dashboard_data.run.resolve().relative_to(common)
+    shutil.copytree(dashboard_data.data, data)
+    shutil.copytree(dashboard_data.run, run)
+    copy = DashboardData(data=data, run=run, runs_dir=tmp_path / "new_runs")
+    for name, value in copy.env().items():
+        monkeypatch.setenv(name, value)
+    return copy
+
+
+def test_enroll_from_uploads_then_probe_identifies_them_then_remove(dashboard_data: DashboardData, tmp_path: Path, monkeypatch):
+    env = private_copy(dashboard_data, tmp_path, monkeypatch)
+    images = sorted((env.data / "unknown" / "stranger_01").iterdir())
+    data_before = tree_digest(env.data)
+    at = open_page("gallery.py")
+    assert "0 enrolled afterwards" in texts(at)
+    at.text_input[0].input("Eve").run()
+    at.file_uploader[0].set_value([(p.name, p.read_bytes(), "image/png") for p in images[:3]]).run()
+    at.button(key=f"gallery_enroll:{env.run}").click().run(timeout=600)
+    assert not crashed(at), crashed(at)
+    assert "Enrolled Eve from 3 images" in texts(at), texts(at)
+    assert "1 enrolled afterwards" in texts(at)
+    assert siamese.load_run(env.run).identities[-1] == "Eve"
+    assert tree_digest(env.data) == data_before  # the uploads went into the run folder only
+    assert sorted(p.name for p in (env.run / "gallery" / "Eve").iterdir()) == ["001.png", "002.png", "003.png"]
+
+    at.switch_page("views/probe.py").run()
+    at.file_uploader[0].upload(images[-1].name, images[-1].read_bytes(), "image/png").run(timeout=600)
+    assert not crashed(at), crashed(at)
+    verdict = [str(e.value) for e in [*at.success, *at.warning, *at.error]]
+    assert any(v.startswith("Identified as **Eve**") for v in verdict), verdict
+
+    at.switch_page("views/gallery.py").run()
+    remove = at.button(key=f"gallery_remove_button:{env.run}")
+    assert remove.disabled  # not before the confirmation
+    at.checkbox(key=f"gallery_sure:{env.run}:Eve").check().run()
+    at.button(key=f"gallery_remove_button:{env.run}").click().run()
+    assert "Removed Eve" in texts(at) and siamese.load_run(env.run).identities == siamese.load_run(env.run).class_names
+
+
+def test_a_clashing_name_is_refused_in_one_sentence(dashboard_data: DashboardData, tmp_path: Path, monkeypatch):
+    env = private_copy(dashboard_data, tmp_path, monkeypatch)
+    trained = siamese.load_run(env.run).class_names[0]
+    image = sorted((env.data / "unknown" / "stranger_01").iterdir())[0]
+    before = tree_digest(env.run)
+    at = open_page("gallery.py")
+    at.text_input[0].input(trained).run()
+    at.file_uploader[0].set_value([(image.name, image.read_bytes(), "image/png")]).run()
+    at.button(key=f"gallery_enroll:{env.run}").click().run(timeout=600)
+    assert not crashed(at), crashed(at)
+    errors = [str(e.value) for e in at.error]
+    assert len(errors) == 1 and "is a class the run was trained on" in errors[0] and "--" not in errors[0], errors
+    assert tree_digest(env.run) == before
