@@ -179,7 +179,7 @@ def confusion_heatmap(table: pd.DataFrame) -> go.Figure:
 
 def training_curves(history: pd.DataFrame, total_epochs: int) -> go.Figure:
     """Loss and pair accuracy per epoch (validation dashed, when there is one)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Contrastive loss", "Pair accuracy"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss (the run's objective)", "Pair accuracy"))
     for col, metric in ((1, "loss"), (2, "pair_accuracy")):
         for prefix, dash in (("", "solid"), ("val_", "dash")):
             name = prefix + metric
@@ -197,7 +197,7 @@ def compared_training_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure
     Each run's line is narrower than the one before, so identical histories (one network
     with representatives chosen twice) still show every run's colour.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Contrastive loss", "Pair accuracy"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss (the run's objective)", "Pair accuracy"))
     for i, (run, history) in enumerate(histories.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         shown = False
