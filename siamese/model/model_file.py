@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from siamese.data.paths import check_regular_file
 from siamese.errors import SiameseError
 from siamese.limits import MAX_MODEL_BYTES, MAX_MODEL_CONFIG_BYTES, MAX_MODEL_PARAMS
 
@@ -53,17 +53,7 @@ def check_model_file(path: str | os.PathLike[str], network_params: int | None = 
     """
     path = Path(path)
     max_params, max_bytes = limits_for(network_params)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise SiameseError(f"model file {path} does not exist; train the run again") from None
-    except OSError as exc:
-        raise SiameseError(f"model file {path} cannot be read ({exc.strerror or exc}); {RETRAIN}") from None
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, device or socket)"
-        raise SiameseError(f"model file {path} is {kind}; {RETRAIN}")
-    if info.st_size > max_bytes:
-        raise SiameseError(f"model file {path} is {info.st_size:,} bytes, more than the limit of {max_bytes:,}; {RETRAIN}")
+    check_regular_file(path, max_bytes, RETRAIN, name="model file ", missing="train the run again", noun="a model file")
     params = declared_params(_read_config(path, max_bytes), path)
     if params > max_params:
         raise SiameseError(f"model file {path} declares {params:,} weights, more than the limit of {max_params:,} "

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 import numpy as np
 
 from siamese.data.folders import Listing, Shape, fingerprint, scan_folder
+from siamese.data.paths import check_regular_file
 from siamese.errors import SiameseError
 from siamese.limits import MAX_MODEL_BYTES
 from siamese.runs.atomic_files import atomic_write
@@ -18,20 +18,6 @@ from siamese.runs.store import Run, load_run, new_run_info, write_run_info
 from siamese.training.config import TrainConfig
 
 EXPORT = "export the original model with model.save('model.h5')"
-
-
-def _check_h5_file(path: Path) -> None:
-    """Refuse anything but a regular file within the size limit (a FIFO is never opened)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise SiameseError(f"model file {path} does not exist") from None
-    except OSError as exc:
-        raise SiameseError(f"model file {path} cannot be read ({exc.strerror or exc}); {EXPORT}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise SiameseError(f"model file {path} is not a regular file (a folder, FIFO, device or socket); give the .h5 file itself")
-    if info.st_size > MAX_MODEL_BYTES:
-        raise SiameseError(f"model file {path} is {info.st_size:,} bytes, more than the limit of {MAX_MODEL_BYTES:,}; {EXPORT}")
 
 
 def _member(group, name: str, path: Path):
@@ -75,7 +61,7 @@ def read_h5_weights(path: str | os.PathLike[str]) -> list[np.ndarray]:
     import h5py
 
     path = Path(path)
-    _check_h5_file(path)
+    check_regular_file(path, MAX_MODEL_BYTES, EXPORT, name="model file ", missing="give the path of the exported .h5 file", noun="an .h5 file")
     try:
         with h5py.File(path, "r") as f:
             group = _member(f, "model_weights", path) if "model_weights" in f else f

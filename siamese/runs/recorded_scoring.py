@@ -6,7 +6,6 @@ against a run (evaluate, probe, maps, the dashboard) reads them through ``Record
 
 from __future__ import annotations
 
-import stat
 import threading
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -14,25 +13,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from siamese.data.paths import check_regular_file
 from siamese.errors import REPRESENT, Remedy, SiameseError
 from siamese.gallery.store import Enrolled, read_enrolled, stamp
 from siamese.limits import MAX_ARRAY_FILE_BYTES
 from siamese.runs.layout import MAP_FILE, REPRESENTATIVE_EMBEDDINGS_FILE, REPRESENTATIVES_FILE, TRAIN_EMBEDDINGS_FILE, read_json
 from siamese.runs.schema import RECHOOSE, load_representative_arrays, validate_representatives
 from siamese.scoring.rules import DEFAULT_K, Scorer, extend_scorer, fit_scorer
-
-
-def _check_file(path: Path, limit: int) -> None:
-    """Refuse, before opening it, a run file that is missing, not a regular file (a FIFO would
-    hang the read, a device never end) or larger than ``limit`` bytes."""
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise SiameseError(f"{path} cannot be read ({exc.strerror}); {RECHOOSE}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise SiameseError(f"{path} is not a regular file; {RECHOOSE}")
-    if info.st_size > limit:
-        raise SiameseError(f"{path} is {info.st_size:,} bytes, more than the limit of {limit:,}; {RECHOOSE}")
 
 
 class ThresholdChoice(NamedTuple):
@@ -85,7 +72,7 @@ class Recorded:
         """Every training image's 2-D map position (file, class, x, y, ...)."""
         self.record()
         path = self.run_dir / MAP_FILE
-        _check_file(path, MAX_ARRAY_FILE_BYTES)
+        check_regular_file(path, MAX_ARRAY_FILE_BYTES, RECHOOSE)
         try:
             table = pd.read_csv(path)
         except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -98,7 +85,7 @@ class Recorded:
         """The training images' embeddings (N, D), in the map's row order."""
         self.record()
         path = self.run_dir / TRAIN_EMBEDDINGS_FILE
-        _check_file(path, MAX_ARRAY_FILE_BYTES)
+        check_regular_file(path, MAX_ARRAY_FILE_BYTES, RECHOOSE)
         try:
             embeddings = np.load(path, allow_pickle=False, mmap_mode="r")  # the header only, until copied
         except (OSError, ValueError, EOFError) as exc:

@@ -12,16 +12,15 @@ from __future__ import annotations
 import json
 import math
 import re
-import stat
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from siamese.data.paths import inside
+from siamese.data.paths import check_regular_file, inside
 from siamese.data.thermal_pixels import READBACK_PALETTES, UNITS, PixelMapping
-from siamese.errors import Remedy, SiameseError, refusal
+from siamese.errors import Remedy, SiameseError
 from siamese.limits import MAX_ARRAY_FILE_BYTES, MAX_JSON_BYTES, MAX_JSON_DEPTH, check_input_shape
 from siamese.scoring.metrics import UNKNOWN
 from siamese.scoring.rules import RULES
@@ -70,17 +69,7 @@ def read_json_object(path: Path, what: str | Remedy) -> dict[str, Any]:
             not JSON, or not an object.
     """
     path = Path(path)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise refusal(f"{path} is missing", what) from None
-    except OSError as exc:
-        raise SiameseError(f"{path} cannot be read ({exc.strerror}); {RETRAIN}") from None
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise SiameseError(f"{path} is {kind}, not a JSON file; {RETRAIN}")
-    if info.st_size > MAX_JSON_BYTES:
-        raise SiameseError(f"{path} is {info.st_size:,} bytes, more than the limit of {MAX_JSON_BYTES:,} for a run's JSON file; {RETRAIN}")
+    check_regular_file(path, MAX_JSON_BYTES, RETRAIN, missing=what, noun="a JSON file")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
