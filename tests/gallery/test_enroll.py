@@ -4,12 +4,13 @@ no weight changes, nothing is written outside the run folder, and bad input writ
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers import rule_variant, tree_digest
+from helpers import DEMO_RUN, ROOT, rule_variant, tree_digest
 from siamese import enroll, enroll_folder, evaluate, load_run, probe, unenroll
 from siamese.errors import SiameseError
 from siamese.scoring.neighbours import nearest_training_images, training_set
@@ -25,9 +26,16 @@ def stranger(tiny_data: Path, n: int = 1) -> list[Path]:
     return sorted((tiny_data / "unknown" / f"stranger_0{n}").iterdir())
 
 
-def test_enrolled_person_is_identified_without_training(run_dir, tiny_data):
-    images = stranger(tiny_data)
-    data_before, model_before = tree_digest(tiny_data), hashlib.sha256((run_dir / "model.keras").read_bytes()).hexdigest()
+def test_enrolled_person_is_identified_without_training(tmp_path):
+    # The demo run's network, not the two-epoch tiny one: whether a new person's fourth image
+    # lands nearer their three references than any trained class is a property of a trained
+    # network (here 0.03-0.05 against 0.19-0.22 for the next class, threshold 0.10); a
+    # two-epoch network trained in the session decides it differently run to run.
+    run_dir = tmp_path / "runs" / "demo_run"
+    shutil.copytree(DEMO_RUN, run_dir)
+    strangers = ROOT / "sample_data" / "thermal_faces" / "unknown"
+    images = sorted((strangers / "stranger_01").iterdir())[:6]
+    data_before, model_before = tree_digest(strangers), hashlib.sha256((run_dir / "model.keras").read_bytes()).hexdigest()
     run = load_run(run_dir)
     assert probe(run, images[-1]).nearest_class != "Eve"
     person = enroll(run, "Eve", images[:3])
@@ -36,11 +44,13 @@ def test_enrolled_person_is_identified_without_training(run_dir, tiny_data):
     # the same Run object and a freshly loaded one both see Eve
     for seen in (run, load_run(run_dir)):
         assert seen.identities == [*seen.class_names, "Eve"]
-        result = probe(seen, images[-1])
-        assert result.nearest_class == "Eve" and set(result.distances) == set(seen.identities)
+        for image in images[3:]:
+            result = probe(seen, image)
+            assert result.nearest_class == "Eve" and result.verdict == "identified", image.name
+            assert set(result.distances) == set(seen.identities)
         near = nearest_training_images(training_set(seen), result.embedding, 1)[0]
         assert near.class_name == "Eve" and near.path.is_file()
-    assert tree_digest(tiny_data) == data_before
+    assert tree_digest(strangers) == data_before
     assert hashlib.sha256((run_dir / "model.keras").read_bytes()).hexdigest() == model_before
     kinds = {p.name: (p.kind, p.n_images) for p in run.gallery()}
     assert kinds["Eve"] == ("enrolled", 3) and kinds[run.class_names[0]][0] == "trained"
