@@ -3,6 +3,7 @@ image of them without training or a restart; remove them again with a confirmati
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -23,6 +24,15 @@ def private_copy(dashboard_data: DashboardData, tmp_path: Path, monkeypatch) -> 
     for name, value in copy.env().items():
         monkeypatch.setenv(name, value)
     return copy
+
+
+def map_traces(at) -> list[dict]:
+    """The traces of the Embeddings page's map, as the browser receives them."""
+    return [trace for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]]
+
+
+def enrolled_traces(at) -> list[dict]:
+    return [t for t in map_traces(at) if str(t.get("name", "")).startswith("enrolled people")]
 
 
 def test_enroll_from_uploads_then_probe_identifies_them_then_remove(dashboard_data: DashboardData, tmp_path: Path, monkeypatch):
@@ -47,12 +57,25 @@ def test_enroll_from_uploads_then_probe_identifies_them_then_remove(dashboard_da
     verdict = [str(e.value) for e in [*at.success, *at.warning, *at.error]]
     assert any(v.startswith("Identified as **Eve**") for v in verdict), verdict
 
+    at.switch_page("views/embeddings.py").run(timeout=600)
+    assert not crashed(at), crashed(at)
+    traces = enrolled_traces(at)
+    assert len(traces) == 1, [t.get("name") for t in map_traces(at)]
+    n_training = len(siamese.load_run(env.run).training_map())
+    assert traces[0]["marker"]["symbol"] == "hexagram" and "(enrolled)" in traces[0]["hovertemplate"]
+    # global rows after the training images (no test images shown), the person's name, their copies' names
+    assert [c[0] for c in traces[0]["customdata"]] == [n_training, n_training + 1, n_training + 2]
+    assert {c[3] for c in traces[0]["customdata"]} == {"Eve"} and [c[1] for c in traces[0]["customdata"]] == ["001.png", "002.png", "003.png"]
+    assert "People enrolled afterwards (1, 3 images) are hexagrams" in texts(at)
+
     at.switch_page("views/gallery.py").run()
     remove = at.button(key=f"gallery_remove_button:{env.run}")
     assert remove.disabled  # not before the confirmation
     at.checkbox(key=f"gallery_sure:{env.run}:Eve").check().run()
     at.button(key=f"gallery_remove_button:{env.run}").click().run()
     assert "Removed Eve" in texts(at) and siamese.load_run(env.run).identities == siamese.load_run(env.run).class_names
+    at.switch_page("views/embeddings.py").run(timeout=600)
+    assert map_traces(at) and not enrolled_traces(at)  # off the map again
 
 
 def test_a_clashing_name_is_refused_in_one_sentence(dashboard_data: DashboardData, tmp_path: Path, monkeypatch):
