@@ -91,3 +91,40 @@ def test_a_clashing_name_is_refused_in_one_sentence(dashboard_data: DashboardDat
     errors = [str(e.value) for e in at.error]
     assert len(errors) == 1 and "is a class the run was trained on" in errors[0] and "--" not in errors[0], errors
     assert tree_digest(env.run) == before
+
+
+def test_enroll_everyone_in_a_folder_under_the_data_roots(dashboard_data: DashboardData, tmp_path: Path, monkeypatch):
+    env = private_copy(dashboard_data, tmp_path, monkeypatch)
+    folder = env.data / "unknown"
+    strangers = sorted(p.name for p in folder.iterdir())
+    data_before = tree_digest(env.data)
+    at = open_page("gallery.py")
+    picker = at.selectbox(key=f"gallery_folder:{env.run}")
+    # the data roots' dataset folders (shown relative to their root), never the run folder or a free path
+    assert "faces/unknown" in picker.options and not any(env.run.name in o for o in picker.options), picker.options
+    assert at.button(key=f"gallery_enroll_folder:{env.run}").disabled  # nothing chosen yet
+    picker.set_value(str(folder)).run()
+    assert f"{len(strangers)} people, {4 * len(strangers)} images" in texts(at), texts(at)
+    at.button(key=f"gallery_enroll_folder:{env.run}").click().run(timeout=600)
+    assert not crashed(at), crashed(at)
+    assert f"Enrolled {', '.join(strangers)} from" in texts(at), texts(at)
+    assert str(env.data) not in texts(at)  # paths relative to their root
+    run = siamese.load_run(env.run)
+    assert run.identities == [*run.class_names, *strangers]
+    assert [len(p.copies) for p in run.enrolled().people] == [4] * len(strangers)
+    assert tree_digest(env.data) == data_before  # the folder was only read
+
+
+def test_a_folder_of_trained_classes_is_refused_naming_the_folder(dashboard_data: DashboardData, tmp_path: Path, monkeypatch):
+    env = private_copy(dashboard_data, tmp_path, monkeypatch)
+    trained = siamese.load_run(env.run).class_names
+    before = tree_digest(env.run)
+    at = open_page("gallery.py")
+    at.selectbox(key=f"gallery_folder:{env.run}").set_value(str(env.data / "train")).run()
+    at.button(key=f"gallery_enroll_folder:{env.run}").click().run(timeout=600)
+    assert not crashed(at), crashed(at)
+    errors = [str(e.value) for e in at.error]
+    assert len(errors) == 1, errors
+    assert f"train/{trained[0]} cannot be enrolled" in errors[0] and "is a class the run was trained on" in errors[0], errors
+    assert "rename that folder" in errors[0] and "--" not in errors[0] and str(env.data) not in errors[0], errors
+    assert tree_digest(env.run) == before  # nothing written
