@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from dashboard_fixtures import DashboardData, crashed, open_page, texts
+from dashboard_fixtures import DashboardData, crashed, image_captions, open_page, texts
 
 import siamese
 from helpers import tree_digest
@@ -67,6 +67,13 @@ def test_enroll_from_uploads_then_probe_identifies_them_then_remove(dashboard_da
     assert [c[0] for c in traces[0]["customdata"]] == [n_training, n_training + 1, n_training + 2]
     assert {c[3] for c in traces[0]["customdata"]} == {"Eve"} and [c[1] for c in traces[0]["customdata"]] == ["001.png", "002.png", "003.png"]
     assert "People enrolled afterwards (1, 3 images) are hexagrams" in texts(at)
+    # a click on Eve's second image (what the browser sends: per-trace index, our customdata)
+    at.session_state["embedding_map"] = {"selection": {"points": [{"curve_number": 5, "point_number": 1, "point_index": 1, "customdata": traces[0]["customdata"][1]}],
+                                                       "point_indices": [1], "box": [], "lasso": []}}
+    at.run(timeout=600)
+    assert not crashed(at), crashed(at)
+    assert "Eve (enrolled) · 002.png" in image_captions(at), image_captions(at)
+    assert "**Nearest training images** of 002.png" in texts(at)  # its neighbours, from the copy in the run folder
 
     at.switch_page("views/gallery.py").run()
     remove = at.button(key=f"gallery_remove_button:{env.run}")
