@@ -132,6 +132,7 @@ def test_a_folder_of_trained_classes_is_refused_naming_the_folder(dashboard_data
     assert not crashed(at), crashed(at)
     errors = [str(e.value) for e in at.error]
     assert len(errors) == 1, errors
-    assert f"train/{trained[0]} cannot be enrolled" in errors[0] and "is a class the run was trained on" in errors[0], errors
-    assert "rename that folder" in errors[0] and "--" not in errors[0] and str(env.data) not in errors[0], errors
+    assert errors[0].startswith("Nobody was enrolled: ") and "is a class the run was trained on" in errors[0], errors
+    assert f"(the sub-folder faces/train/{trained[0]}); rename that sub-folder" in errors[0], errors
+    assert "--" not in errors[0] and str(env.data) not in errors[0], errors
     assert tree_digest(env.run) == before  # nothing written

@@ -83,7 +83,7 @@ with folder_tab:
             with st.spinner(f"Embedding the images in {shown}..."):
                 added = siamese.enroll_folder(run, folder)
         except siamese.SiameseError as exc:
-            st.error(f"Nobody from {messages.plain(shown)} was enrolled: {messages.user_message(exc)}.")
+            st.error(f"Nobody was enrolled: {messages.user_message(exc)}.")
         else:
             st.session_state[f"gallery_notice:{run.path}"] = (
                 f"Enrolled {messages.plain(pickers.name_list([p.name for p in added]))} from {messages.plain(shown)}. The Probe page identifies them now."

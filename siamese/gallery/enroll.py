@@ -170,7 +170,7 @@ def enroll_folder(run, folder: str | os.PathLike[str]) -> list[EnrolledPerson]:
         raise SiameseError(f"{first.path} cannot be enrolled ({first.reason}); remove it from {folder} or fix it, then try again")
     _check_run(run)
     # The names come from the sub-folders, so a clash says which sub-folder to rename.
-    _check_names(run, listing.class_names, lambda name, problem: f"{Path(folder) / name} cannot be enrolled: {problem}; rename that folder, or choose a folder without it")
+    _check_names(run, listing.class_names, lambda name, problem: f"{problem} (the sub-folder {Path(folder) / name}); rename that sub-folder, or choose a folder without it")
     people: dict[str, list[Path]] = {name: [] for name in listing.class_names}
     for path, label in zip(listing.paths, listing.labels):
         people[listing.class_names[label]].append(path)
