@@ -1,7 +1,7 @@
 """Galleries, measured: how well the network identifies people it never trained on, and how fast
 a probe searches a large gallery.
 
-    python -m bench.gallery [--out DIR] [--seeds 0] [--datasets thermal digits] [--latency-people 1000 10000]
+    python -m bench.gallery [--out DIR] [--seeds 0] [--datasets thermal digits] [--latency-people 1000 10000] [--enrolled-k 1]
 
 Generalisation: for each dataset and seed, train on some classes only, ``represent`` with
 the defaults (the calibrated threshold), then enroll the held-back classes from 1, 3 and 5
@@ -11,6 +11,10 @@ the sample thermal faces (10 people trained, 6 enrolled, the sample data's 6 str
 scikit-learn's digits (0-6 trained, 7-9 enrolled; no stranger is left, so the table gives
 the share of 7-9 rejected before they were enrolled); Fashion-MNIST when its Debian
 package is installed (7 classes trained, 7 8 9 enrolled, likewise).
+
+``--enrolled-k K`` measures the ``knn`` rule with an enrolled person scored by the mean of
+their K nearest reference images (up to as many as they have) instead of the nearest one
+(``siamese.scoring.rules.ENROLLED_K``, 1), for comparing the two on the same trained runs.
 
 Latency: a copy of the demo run with a synthetic gallery of N people x 5 images written as
 ``enroll`` writes it (embeddings drawn around random centres, as wide as the network's
@@ -35,6 +39,7 @@ import numpy as np
 
 from bench.objectives import FASHION, write_fashion
 from bench.openset import write_digits
+from siamese.scoring import rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = (1, 3, 5)
@@ -121,7 +126,8 @@ def generalisation(name: str, ds: dict, seed: int, work: Path) -> list[dict]:
             "enrolled_identified": enrolled["identified_rate"], "enrolled_false_reject": enrolled["false_reject_rate"],
             "enrolled_misidentified": enrolled["misidentified_rate"], "n_enrolled_test": enrolled["n_test"],
             "strangers_rejected": trained.get("rejection_rate", before) if ds["strangers"] is not None else before,
-            "stranger_label": ds["stranger_label"], "threshold": trained["threshold"], "seconds": time.monotonic() - started,
+            "stranger_label": ds["stranger_label"], "threshold": trained["threshold"], "enrolled_k": rules.ENROLLED_K,
+            "seconds": time.monotonic() - started,
         })
         for person in people:
             siamese.unenroll(run, person)
@@ -206,7 +212,10 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["thermal", "digits"], choices=list(EPOCHS))
     parser.add_argument("--latency-people", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--latency-only", action="store_true", help="only the latency table")
+    parser.add_argument("--enrolled-k", type=int, default=rules.ENROLLED_K,
+                        help="knn: an enrolled person's distance is the mean of their K nearest reference images (default: the rule's own)")
     args = parser.parse_args()
+    rules.ENROLLED_K = args.enrolled_k  # read by extend_scorer each time the gallery changes
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args.out.mkdir(parents=True, exist_ok=True)
     found = {} if args.latency_only else datasets(args.out, args.datasets)

@@ -29,6 +29,7 @@ LEGEND_MAX = len(CLASS_COLOURS)  # above this many classes the map has no legend
 MUTED = "#c8c8c8"  # classes not highlighted
 REPRESENTATIVE_COLOUR = "#111111"
 PROBE_COLOUR = "#000000"  # like the representatives: no class colour
+ENROLLED_COLOUR = "#f77f00"  # one colour for everyone enrolled, as the Gallery page's badge
 RUN_COLOURS = px.colors.qualitative.D3
 SET_COLOURS = {"right class": "#2a9d8f", "wrong class": "#e76f51", "unknown": "#6d597a"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white"}
@@ -59,8 +60,10 @@ def embedding_map(
     title: str = "",
     legend: bool = True,
     highlight: Sequence[str] = (),
+    enrolled: pd.DataFrame | None = None,
 ) -> go.Figure:
-    """The t-SNE map: points coloured by class, each class's representative a hollow diamond.
+    """The t-SNE map: points coloured by class, each class's representative a hollow diamond,
+    people enrolled after training as hexagrams.
 
     Up to ``LEGEND_MAX`` classes get a trace each, with distinct colours and a legend
     below the plot. More classes share one trace coloured per point (colours repeat;
@@ -70,15 +73,19 @@ def embedding_map(
     are small with a white rim, so a class's points stay visible inside its diamond. Past
     ``SVG_POINT_LIMIT`` points the map draws with WebGL. The map fills its column (t-SNE's
     axes have no unit, so their aspect is not kept). Without a legend (``legend`` False) a
-    probe's star and the representatives still get their legend entries.
+    probe's star, the enrolled people and the representatives still get their legend entries.
     The drag mode is left to Streamlit: with point selection it pans and a click selects
     (a drag mode of lasso would turn click selection off); lasso and box are in the toolbar.
 
     Every point's ``customdata`` starts with its global row in ``table`` (overlay rows
-    continue after the last table row), because a selection reports point indices per
-    trace; then the file name, the distance to its class representative, and its class.
+    continue after the last table row, then the ``enrolled`` rows), because a selection
+    reports point indices per trace; then the file name, the distance to its class
+    representative, and its class. The enrolled people's images (``enrolled``: file, class,
+    x, y, as ``siamese.maps.training_maps.place_enrolled`` gives them) share one colour and
+    a legend entry of their own; their hover names the person with "(enrolled)".
     """
-    scatter = _scatter_class(len(table) + (len(overlay) if overlay is not None else 0))
+    n_overlay = len(overlay) if overlay is not None else 0
+    scatter = _scatter_class(len(table) + n_overlay + (len(enrolled) if enrolled is not None else 0))
     chosen = [c for c in dict.fromkeys(highlight) if c in set(class_names)]
     colours = class_colour(chosen) if chosen else class_colour(class_names)
     fig = go.Figure()
@@ -120,6 +127,16 @@ def embedding_map(
             customdata=shown[["row", "name", "distance", "shown_class"]].to_numpy(dtype=object),
             hovertemplate="<b>%{customdata[3]}</b> (test)<br>%{customdata[1]}<extra></extra>",
         ))
+    if enrolled is not None and len(enrolled):
+        start = len(table) + n_overlay
+        people = enrolled.assign(row=range(start, start + len(enrolled)), name=[label(Path(f).name) for f in enrolled["file"]],
+                                 distance=float("nan"), shown_class=[label(c) for c in enrolled["class"]])
+        fig.add_trace(scatter(
+            x=people["x"], y=people["y"], mode="markers", name="enrolled people (approximate place)", showlegend=True,
+            marker={"size": 13, "symbol": "hexagram", "color": ENROLLED_COLOUR, "line": {"width": 1, "color": REPRESENTATIVE_COLOUR}},
+            customdata=people[["row", "name", "distance", "shown_class"]].to_numpy(dtype=object),
+            hovertemplate="<b>%{customdata[3]}</b> (enrolled)<br>%{customdata[1]}<extra></extra>",
+        ))
     reps = rows[rows["representative"]]
     if chosen:
         reps = reps[reps["class"].isin(chosen)]
@@ -137,7 +154,7 @@ def embedding_map(
         ))
     # The legend goes below the plot, in rows: beside it, it took half of the plot's width.
     fig.update_layout(
-        **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 40 if title else 25}}, title=title, height=620 if legend else 560, showlegend=legend or probe_xy is not None, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2",
+        **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 40 if title else 25}}, title=title, height=620 if legend else 560, showlegend=legend or probe_xy is not None or (enrolled is not None and len(enrolled) > 0), xaxis_title="t-SNE 1", yaxis_title="t-SNE 2",
         legend={"itemsizing": "constant", "orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top", "font": {"size": 11}},
     )
     return fig

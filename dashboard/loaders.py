@@ -133,6 +133,11 @@ def _placed_folder(run_path: str, stamp: Stamp, folder: str, method: str, perple
     return maps.place_folder(load_run(run_path), folder, _training_map(run_path, stamp, method, perplexity, seed))
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _placed_enrolled(run_path: str, stamp: Stamp, method: str, perplexity: float, seed: int) -> pd.DataFrame:
+    return maps.place_enrolled(load_run(run_path), _training_map(run_path, stamp, method, perplexity, seed))
+
+
 def training_map(run: siamese.Run, method: str, perplexity: float, seed: int) -> pd.DataFrame:
     """The run's training map for these settings (``siamese.maps.training_maps.training_map``)."""
     return _training_map(*cache_key(run), method, float(perplexity), int(seed))
@@ -147,6 +152,12 @@ def recorded_map(run: siamese.Run) -> pd.DataFrame:
 def placed_folder(run: siamese.Run, folder: Path, method: str, perplexity: float, seed: int) -> pd.DataFrame:
     """A folder's images placed on the run's training map for these settings (``siamese.maps.training_maps.place_folder``)."""
     return _placed_folder(*cache_key(run, folder), method, float(perplexity), int(seed))
+
+
+def placed_enrolled(run: siamese.Run, method: str, perplexity: float, seed: int) -> pd.DataFrame:
+    """The enrolled people's images placed on the run's training map (``siamese.maps.training_maps.place_enrolled``),
+    placed again when the gallery changes (the run's stamp)."""
+    return _placed_enrolled(*cache_key(run), method, float(perplexity), int(seed))
 
 
 # Probes ---------------------------------------------------------------------------------

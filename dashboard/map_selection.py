@@ -1,7 +1,8 @@
 """The Embeddings map's selected points, kept across reruns, and the images they stand for.
 
 A Plotly selection reports point indices per trace, so every point of the map carries
-its global row in ``customdata[0]`` (training rows first, then test images). Streamlit
+its global row in ``customdata[0]`` (training rows first, then test images, then the
+enrolled people's images; ``placed_points`` joins the last two in that order). Streamlit
 clears a chart's selection whenever the figure changes (other map settings, test images
 shown or hidden), so the chosen rows are kept in the session and replaced only by a new
 selection on the same map; Clear empties them, and another run starts afresh.
@@ -64,6 +65,13 @@ def cleared(selection: MapSelection) -> MapSelection:
     return replace(selection, rows=())
 
 
+def placed_points(overlay: pd.DataFrame | None, enrolled: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The points placed on the map after the training images, in the chart's row order: test
+    images, then enrolled people's images; ``kind`` says which (``test`` or ``enrolled``)."""
+    parts = [part.assign(kind=kind) for part, kind in ((overlay, "test"), (enrolled, "enrolled")) if part is not None and len(part)]
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
 def visible_rows(selection: MapSelection, table: pd.DataFrame, overlay: pd.DataFrame | None) -> list[int]:
     """The selected rows that exist on the current map: the training ``table``, then the ``overlay`` of test images."""
     n_points = len(table) + (len(overlay) if overlay is not None else 0)
@@ -95,7 +103,8 @@ def selected_images(run: siamese.Run, table: pd.DataFrame, overlay: pd.DataFrame
         elif overlay is not None:
             row = overlay.iloc[r - len(table)]
             paths.append(row["file"])
-            captions.append(f"test {row['class']} · {Path(row['file']).name}")
+            kind = row.get("kind", "test")
+            captions.append(f"{row['class']} (enrolled) · {Path(row['file']).name}" if kind == "enrolled" else f"test {row['class']} · {Path(row['file']).name}")
     return paths, captions
 
 

@@ -8,6 +8,7 @@ data path relative to the run folder), so the dashboard may write into the run
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -138,9 +139,16 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(dashboard_data: DashboardData, tmp_path_factory) -> Iterator[str]:
     """`streamlit run dashboard/Home.py` on a free port, pointed at the tiny data; yields its URL."""
+    with running_server(dashboard_data, tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_server(data: DashboardData, log: Path) -> Iterator[str]:
+    """`streamlit run dashboard/Home.py` on a free port, pointed at ``data`` only; yields its URL
+    once it answers, and stops it afterwards."""
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, **dashboard_data.env(), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, **data.env(), "TF_CPP_MIN_LOG_LEVEL": "2"}
     command = [sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     with open(log, "w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -38,15 +38,18 @@ run_path = str(run.path.resolve())
 try:
     table = loaders.training_map(run, method, float(perplexity), int(seed))
     overlay = loaders.placed_folder(run, overlay_dir, method, float(perplexity), int(seed)) if overlay_dir else None
+    enrolled = loaders.placed_enrolled(run, method, float(perplexity), int(seed))
 except siamese.SiameseError as exc:
     st.error(messages.user_message(exc))
     st.stop()
 
+placed = map_selection.placed_points(overlay, enrolled)
+people = f" People enrolled afterwards ({enrolled['class'].nunique()}, {len(enrolled)} images) are hexagrams, placed near their nearest training images." if len(enrolled) else ""
 recorded = is_recorded(run, method, float(perplexity), int(seed))
 if recorded:
     st.caption(
         f"{len(table)} training images of {len(run.class_names)} classes; representatives: {METHOD_LABELS[record['method']]}, "
-        f"perplexity {record['perplexity']:g}, chosen {widgets.human_date(record['created'])}. Evaluate and Probe use these."
+        f"perplexity {record['perplexity']:g}, chosen {widgets.human_date(record['created'])}. Evaluate and Probe use these.{people}"
     )
 else:
     note, action = st.columns([3, 1])
@@ -73,16 +76,16 @@ with map_column:
         placeholder=f"{len(run.class_names)} classes share {len(charts.CLASS_COLOURS)} colours: type to find one" if many else "Choose classes",
         help="The chosen classes are drawn in distinct colours with their representatives, every other point in gray.",
     )
-    identity = (run_path, method, float(perplexity), int(seed), str(overlay_dir), tuple(highlight))
+    identity = (run_path, method, float(perplexity), int(seed), str(overlay_dir), tuple(highlight), tuple(enrolled["file"]))
     event = st.plotly_chart(
-        charts.embedding_map(table, run.class_names, overlay, legend=not many or bool(highlight), highlight=highlight),
+        charts.embedding_map(table, run.class_names, overlay, legend=not many or bool(highlight), highlight=highlight, enrolled=enrolled),
         key=MAP_KEY, on_select="rerun", selection_mode=("points", "lasso", "box"), config=charts.figure_config(),
     )
 picked = map_selection.follow(event, run_path, identity)
 
 palette = widgets.palette_choice()
 with images_column:
-    chosen = map_selection.visible_rows(picked, table, overlay)
+    chosen = map_selection.visible_rows(picked, table, placed)
     if not chosen:
         st.markdown("**Click a point, or lasso or box-select several,** to see their images here.")
     else:
@@ -91,10 +94,10 @@ with images_column:
         if head[1].button("Clear"):
             map_selection.clear(picked)
             st.rerun()
-        paths, captions = map_selection.selected_images(run, table, overlay, chosen)
+        paths, captions = map_selection.selected_images(run, table, placed, chosen)
         widgets.image_grid(paths, captions, palette=palette, columns=2, width=140, pixels=run.pixels)
         if len(chosen) == 1:
-            file, is_training = map_selection.point_file(table, overlay, chosen[0])
+            file, is_training = map_selection.point_file(table, placed, chosen[0])
             st.markdown(f"**Nearest training images** of {messages.plain(Path(file).name)}")
             k = widgets.neighbours_input("map_neighbours")
             try:

@@ -1,10 +1,13 @@
 """Gallery: everyone the run identifies (trained classes and people enrolled later), enroll someone
-from a few uploaded images, remove someone; no training, no weight changes."""
+from a few uploaded images or everyone in a folder under the data roots, remove someone; no
+training, no weight changes."""
 
 from __future__ import annotations
 
+import loaders
 import messages
 import pickers
+import roots
 import streamlit as st
 import widgets
 
@@ -36,7 +39,7 @@ notice = st.session_state.pop(f"gallery_notice:{run.path}", None)
 if notice:
     st.success(notice, icon=":material/check_circle:")
 
-enroll_tab, remove_tab = st.tabs(["Enroll a person", "Remove a person"])
+enroll_tab, folder_tab, remove_tab = st.tabs(["Enroll a person", "Enroll from a folder", "Remove a person"])
 with enroll_tab:
     round_ = st.session_state.get(f"gallery_round:{run.path}", 0)  # a new key empties the inputs after enrolling
     name = st.text_input("Name", key=f"gallery_name:{run.path}:{round_}", max_chars=MAX_NAME,
@@ -62,6 +65,30 @@ with enroll_tab:
                     f"Enrolled {name} from {len(uploads)} image{'s' if len(uploads) != 1 else ''}. The Probe page identifies them now."
                 )
                 st.rerun()
+
+with folder_tab:
+    st.caption("One sub-folder of images per person, named as the person; the folder is only read. "
+               "Folders are chosen from the dashboard's data folders (dashboard.toml lists more).")
+    folder = pickers.dataset_select("Folder of people", key=f"gallery_folder:{run.path}", default=None, placeholder="Choose a folder")
+    listing = loaders.scan(str(folder)) if folder is not None else None
+    if listing is not None:
+        counts = [int((listing.labels == i).sum()) for i in range(len(listing.class_names))]
+        st.markdown(messages.plain(
+            f"{len(listing.class_names)} people, {sum(counts)} images: "
+            + pickers.name_list([f"{name} ({n})" for name, n in zip(listing.class_names, counts)])
+        ))
+    if st.button("Enroll everyone in the folder", type="primary", disabled=folder is None, key=f"gallery_enroll_folder:{run.path}"):
+        shown = roots.display_path(folder)
+        try:
+            with st.spinner(f"Embedding the images in {shown}..."):
+                added = siamese.enroll_folder(run, folder)
+        except siamese.SiameseError as exc:
+            st.error(f"Nobody was enrolled: {messages.user_message(exc)}.")
+        else:
+            st.session_state[f"gallery_notice:{run.path}"] = (
+                f"Enrolled {messages.plain(pickers.name_list([p.name for p in added]))} from {messages.plain(shown)}. The Probe page identifies them now."
+            )
+            st.rerun()
 
 with remove_tab:
     if not enrolled:

@@ -115,5 +115,8 @@ with left:
 with right:
     table = loaders.recorded_map(run)
     place = selection.place_probe(run, result.embedding, table)
-    st.plotly_chart(charts.embedding_map(table, run.class_names, probe_xy=place, title="Approximate place on the t-SNE map (star)", legend=False), config=charts.figure_config())
+    record = run.representatives()
+    enrolled = loaders.placed_enrolled(run, record["method"], record["perplexity"], record["seed"])
+    st.plotly_chart(charts.embedding_map(table, run.class_names, probe_xy=place, title="Approximate place on the t-SNE map (star)", legend=False, enrolled=enrolled),
+                    config=charts.figure_config())
 st.caption(f"Processed in memory: {messages.plain(Path(name).name)} was not saved.")

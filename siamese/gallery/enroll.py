@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,16 @@ def _check_run(run) -> None:
                            Remedy(REPRESENT, value=str(run.path)))
 
 
+def _check_names(run, names: Sequence[str], refusal: Callable[[str, str], str]) -> None:
+    """Refuse the first name that clashes or is not usable, worded by ``refusal(name, problem)``."""
+    taken = list(run.enrolled().names)
+    for name in names:
+        problem = name_problem(name, run.class_names, taken)
+        if problem:
+            raise SiameseError(refusal(name, problem))
+        taken.append(name)
+
+
 def enroll_many(run, people: dict[str, Sequence[str | os.PathLike[str] | Upload]]) -> list[EnrolledPerson]:
     """Enroll several people at once (name -> images); all are checked before any is written.
 
@@ -110,13 +120,7 @@ def enroll_many(run, people: dict[str, Sequence[str | os.PathLike[str] | Upload]
             cannot be read, or another process is writing the run; nothing is written then.
     """
     _check_run(run)
-    current = run.enrolled()
-    taken = list(current.names)
-    for name in people:
-        problem = name_problem(name, run.class_names, taken)
-        if problem:
-            raise SiameseError(f"{problem}; choose another name")
-        taken.append(name)
+    _check_names(run, people, lambda name, problem: f"{problem}; choose another name")
     embedded = {name: _embed_person(run, name, images) for name, images in people.items()}
     run_dir = Path(run.path)
     with exclusive(run_dir, REPRESENT_LOCK, BUSY):
@@ -164,6 +168,9 @@ def enroll_folder(run, folder: str | os.PathLike[str]) -> list[EnrolledPerson]:
     if listing.skipped:
         first = listing.skipped[0]
         raise SiameseError(f"{first.path} cannot be enrolled ({first.reason}); remove it from {folder} or fix it, then try again")
+    _check_run(run)
+    # The names come from the sub-folders, so a clash says which sub-folder to rename.
+    _check_names(run, listing.class_names, lambda name, problem: f"{problem} (the sub-folder {Path(folder) / name}); rename that sub-folder, or choose a folder without it")
     people: dict[str, list[Path]] = {name: [] for name in listing.class_names}
     for path, label in zip(listing.paths, listing.labels):
         people[listing.class_names[label]].append(path)

@@ -1,5 +1,5 @@
 """2-D maps of a run's training embeddings at any perplexity, cached on disk in the run folder,
-and new images placed on them.
+and new images (test images, enrolled people's reference images) placed on them.
 
 ``represent`` records one map (map.csv) with the representatives it chose. Looking at
 the embedding at other perplexities or with the other representative method should not
@@ -109,6 +109,11 @@ def place_on_map(embedding: np.ndarray, train_embeddings: np.ndarray, train_xy: 
     return (train_xy[nearest] * weights[:, None]).sum(axis=0) / weights.sum()
 
 
+def place_embeddings(embeddings: np.ndarray, train_embeddings: np.ndarray, train_xy: np.ndarray, k: int = 10) -> np.ndarray:
+    """Map places (n, 2) of several new points, each by ``place_on_map``."""
+    return np.array([place_on_map(e, train_embeddings, train_xy, k) for e in embeddings], np.float64).reshape(-1, 2)
+
+
 def place_folder(run: Run, folder: str | os.PathLike[str], table: pd.DataFrame) -> pd.DataFrame:
     """Approximate map places of a folder's images (test images, say) on a training map.
 
@@ -122,10 +127,34 @@ def place_folder(run: Run, folder: str | os.PathLike[str], table: pd.DataFrame) 
     embeddings, kept, _ = run.embed_files(listing.paths)
     train_embeddings = run.training_embeddings()
     xy = table[["x", "y"]].to_numpy(np.float64)
-    places = np.array([place_on_map(e, train_embeddings, xy) for e in embeddings]).reshape(-1, 2)
+    places = place_embeddings(embeddings, train_embeddings, xy)
     return pd.DataFrame({
         "file": [str(listing.paths[i]) for i in kept],
         "class": [listing.class_names[listing.labels[i]] for i in kept],
+        "x": places[:, 0],
+        "y": places[:, 1],
+    })
+
+
+def place_enrolled(run: Run, table: pd.DataFrame) -> pd.DataFrame:
+    """The enrolled people's reference images placed on a training map, from the embeddings the
+    gallery holds (no forward pass), as ``place_folder`` places test images.
+
+    The map's t-SNE was fitted on the training images only (and its fitted state is not
+    kept), so an enrolled image goes to the weighted mean of its nearest training points'
+    places: near the trained people it resembles most.
+
+    Returns:
+        Columns file (the image's copy in the run folder), class (the person's name), x, y;
+        no rows when nobody is enrolled.
+    """
+    enrolled = run.enrolled()
+    if not len(enrolled.labels):
+        return pd.DataFrame({"file": pd.Series(dtype=str), "class": pd.Series(dtype=str), "x": pd.Series(dtype=float), "y": pd.Series(dtype=float)})
+    places = place_embeddings(enrolled.embeddings, run.training_embeddings(), table[["x", "y"]].to_numpy(np.float64))
+    return pd.DataFrame({
+        "file": [str(Path(run.path) / copy) for person in enrolled.people for copy in person.copies],
+        "class": [enrolled.people[i].name for i in enrolled.labels],
         "x": places[:, 0],
         "y": places[:, 1],
     })

@@ -92,6 +92,17 @@ def test_enrolling_a_folder_enrolls_each_sub_folder(run_dir, tiny_data):
     assert run.identities[-2:] == ["stranger_01", "stranger_02"]
 
 
+def test_a_folder_whose_sub_folder_clashes_names_that_sub_folder_and_writes_nothing(run_dir, tiny_data):
+    run = load_run(run_dir)
+    enroll(run, "stranger_02", stranger(tiny_data)[:1])
+    before = tree_digest(run_dir)
+    with pytest.raises(SiameseError) as caught:
+        enroll_folder(run, tiny_data / "unknown")
+    assert str(caught.value) == (f"name 'stranger_02' is already enrolled (the sub-folder {tiny_data / 'unknown' / 'stranger_02'}); "
+                                 "rename that sub-folder, or choose a folder without it")
+    assert tree_digest(run_dir) == before and load_run(run_dir).identities[-1] == "stranger_02"
+
+
 @pytest.mark.parametrize("name, images, message", [
     ("{trained}", 2, "is a class the run was trained on"),
     ("Eve", 2, "is already enrolled"),
