@@ -106,6 +106,9 @@ def parse_shape(text: str) -> Shape:
     return check_input_shape(shape, f"input shape {text!r}", "give a smaller one such as 60,80,3 (every image is resized to it)")
 
 
+HIDDEN_FILE = "hidden file"  # the reason a hidden file is skipped
+
+
 def _is_hidden(name: str) -> bool:
     return name.startswith(".") or name.startswith("._") or name in ("Thumbs.db", "desktop.ini")
 
@@ -149,7 +152,7 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
     found: dict[str, list[Path]] = {}
     for entry in _listed(root, "dataset folder"):
         if _is_hidden(entry.name):
-            skipped.append(Skipped(str(entry), "hidden file"))
+            skipped.append(Skipped(str(entry), HIDDEN_FILE))
             continue
         if not entry.is_dir():
             skipped.append(Skipped(str(entry), "not inside a class folder"))
@@ -157,7 +160,7 @@ def scan_folder(path: str | os.PathLike[str], class_names: Sequence[str] | None 
         files = []
         for f in _listed(entry, "class folder"):
             if _is_hidden(f.name):
-                skipped.append(Skipped(str(f), "hidden file"))
+                skipped.append(Skipped(str(f), HIDDEN_FILE))
             elif f.is_dir():
                 skipped.append(Skipped(str(f), "nested folder (one folder level per class is read)"))
             elif not _is_regular(f):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from siamese.data.folders import IMAGE_SUFFIXES, decode_image, scan_folder
+from siamese.data.folders import HIDDEN_FILE, IMAGE_SUFFIXES, decode_image, scan_folder
 from siamese.data.paths import inside
 from siamese.errors import REPRESENT, Remedy, SiameseError
 from siamese.gallery.store import EnrolledPerson, name_problem, read_enrolled, write_enrolled
@@ -165,8 +165,11 @@ def enroll(run, name: str, images: Sequence[str | os.PathLike[str] | Upload]) ->
 def enroll_folder(run, folder: str | os.PathLike[str]) -> list[EnrolledPerson]:
     """Enroll every person in ``folder`` (one sub-folder of images per person)."""
     listing = scan_folder(folder)
-    if listing.skipped:
-        first = listing.skipped[0]
+    # Hidden files (.DS_Store, Thumbs.db, ._ copies) are the system's, not a person's images:
+    # left out as training leaves them out. Anything else left out refuses the whole folder.
+    refused = [s for s in listing.skipped if s.reason != HIDDEN_FILE]
+    if refused:
+        first = refused[0]
         raise SiameseError(f"{first.path} cannot be enrolled ({first.reason}); remove it from {folder} or fix it, then try again")
     _check_run(run)
     # The names come from the sub-folders, so a clash says which sub-folder to rename.

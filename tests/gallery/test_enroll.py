@@ -92,6 +92,21 @@ def test_enrolling_a_folder_enrolls_each_sub_folder(run_dir, tiny_data):
     assert run.identities[-2:] == ["stranger_01", "stranger_02"]
 
 
+def test_a_folders_hidden_files_are_left_out_and_anything_else_refuses_it(run_dir, tiny_data, tmp_path):
+    folder = tmp_path / "new_people"
+    shutil.copytree(tiny_data / "unknown", folder)
+    for litter in (folder / ".DS_Store", folder / "stranger_01" / "._stranger_01_000.png", folder / "stranger_02" / "Thumbs.db"):
+        litter.write_bytes(b"system litter")
+    run = load_run(run_dir)
+    assert [p.name for p in enroll_folder(run, folder)] == ["stranger_01", "stranger_02"]
+    unenroll(run, "stranger_01"), unenroll(run, "stranger_02")
+    (folder / "stranger_01" / "notes.txt").write_text("who is this")
+    before = tree_digest(run_dir)
+    with pytest.raises(SiameseError, match=r"notes\.txt cannot be enrolled \(not an image file"):
+        enroll_folder(run, folder)
+    assert tree_digest(run_dir) == before
+
+
 def test_a_folder_whose_sub_folder_clashes_names_that_sub_folder_and_writes_nothing(run_dir, tiny_data):
     run = load_run(run_dir)
     enroll(run, "stranger_02", stranger(tiny_data)[:1])
