@@ -1,10 +1,11 @@
 """Training on several machines: MultiWorkerMirroredStrategy with a training loop of our own.
 
 Keras's ``fit`` cannot feed this strategy (it fails converting a PerReplica batch to a
-tensor, keras-team/keras#20585), so each step runs under ``strategy.run``: the loss is
-averaged over the global batch (``tf.nn.compute_average_loss``), the optimizer sums the
-workers' gradients, and the epoch's loss and pair accuracy are summed across workers
-with ``strategy.reduce``. Each worker feeds its own share of every global batch
+tensor, keras-team/keras#20585), so each step runs under ``strategy.run``
+(``siamese.workers.steps``): the objective (``siamese.training.objective``, any loss)
+takes the whole global batch, gathered from the workers' shares, the optimizer sums the
+workers' gradients, and the epoch's loss and pair accuracy are summed with
+``strategy.reduce``. Each worker feeds its own share of every global batch
 (``siamese.workers.pair_shares``). Only the chief (worker 0) writes the run; every worker keeps a
 checkpoint (model, optimizer, epoch) after each epoch, the chief in the run folder and
 the others in a temporary folder they remove, so a restarted run resumes from the last
