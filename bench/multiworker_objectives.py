@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,18 +21,9 @@ from pathlib import Path
 
 from bench.machine import cpu_model
 from bench.objectives import measure
+from siamese.workers.cluster import local_addresses
 
 DATA = Path("sample_data/thermal_faces")
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def train(run_dir: Path, loss: str, seed: int, epochs: int, workers: int) -> float:
@@ -44,7 +34,7 @@ def train(run_dir: Path, loss: str, seed: int, epochs: int, workers: int) -> flo
     if workers == 1:
         subprocess.run([*common, "--out", str(run_dir), "--batch-size", "32"], check=True, env=env, stdout=subprocess.DEVNULL)
     else:
-        addresses = ",".join(f"127.0.0.1:{p}" for p in _free_ports(workers))
+        addresses = local_addresses(workers)
         one_thread = {**env, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
         procs = [subprocess.Popen([*common, "--out", str(run_dir if i == 0 else run_dir.with_name(run_dir.name + f"-w{i}")),
                                    "--batch-size", str(32 // workers), "--workers", addresses, "--worker-index", str(i)],

@@ -16,8 +16,9 @@ import pytest
 import siamese
 from helpers import ROOT, run_cli
 from siamese.training.objective import Objective
+from siamese.workers.cluster import local_addresses
 from siamese.workers.pair_shares import epoch_batches, share
-from tests.workers.test_worker import _finish, _free_ports, _info, _start
+from tests.workers.test_worker import _finish, _info, _start
 
 TRIPLET, COSFACE = Objective("triplet", True, False), Objective("cosface", True, True)
 CONTRASTIVE = Objective("contrastive", False, False)
@@ -106,7 +107,7 @@ def test_the_workers_step_has_the_one_process_gradient_of_the_global_batch():
 
 
 def _two_workers(tiny_data: Path, tmp_path: Path, *extra: str, per_worker: list[tuple[str, ...]] | None = None) -> list[tuple[int, str, str]]:
-    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    workers = local_addresses(2)
     outs = [tmp_path / "chief" / "run", tmp_path / "other" / "run"]
     procs = [_start(tiny_data, out, workers, i, tmp_path / f"tmp{i}", *extra, *(per_worker[i] if per_worker else ()))
              for i, out in enumerate(outs)]
