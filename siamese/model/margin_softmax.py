@@ -72,11 +72,15 @@ class MarginSoftmaxTrainer(keras.Model):
         self.accuracy_mean.update_state(pair_accuracy_in_batch(classes, embeddings))
         return {m.name: m.result() for m in self.metrics}
 
+    def loss_value(self, classes, cosines):
+        """The CosFace loss of a batch's classes and their cosines to every class."""
+        return cosface_loss(classes, cosines, self.scale, self.margin)
+
     def train_step(self, data):
         images, classes = data
         with tf.GradientTape() as tape:
             embeddings = self.embedding(images, training=True)
-            loss = cosface_loss(classes, self.classifier(embeddings), self.scale, self.margin)
+            loss = self.loss_value(classes, self.classifier(embeddings))
         variables = self.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return self._measure(classes, embeddings, loss)
@@ -84,7 +88,7 @@ class MarginSoftmaxTrainer(keras.Model):
     def test_step(self, data):
         images, classes = data
         embeddings = self.embedding(images, training=False)
-        return self._measure(classes, embeddings, cosface_loss(classes, self.classifier(embeddings), self.scale, self.margin))
+        return self._measure(classes, embeddings, self.loss_value(classes, self.classifier(embeddings)))
 
 
 def compile_cosface(embedding: keras.Model, n_classes: int, learning_rate: float) -> MarginSoftmaxTrainer:

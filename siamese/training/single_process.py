@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import signal
 import threading
@@ -19,92 +18,63 @@ from siamese.runs.layout import MODEL_FILE, cancel_requested, clear_cancel_reque
 from siamese.runs.locks import claim_run_dir
 from siamese.runs.store import Run
 from siamese.training.augment import augment
-from siamese.training.config import BALANCED_LOSSES, IMAGES_PER_CLASS, TrainConfig
+from siamese.training.config import TrainConfig
 from siamese.training.loop import RunRecord, describe_data, has_validation_pairs, new_info
-from siamese.training.pairs import balanced_batches, make_pairs
+from siamese.training.objective import Built, Objective, objective_for
 from siamese.training.scratch import scratch_folder
 from siamese.training.training_set import TrainingData, load_training_data
 
 
-def pair_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool, augmented: bool = False):
-    """A ``tf.data`` pipeline of ((left, right), same) batches of image pairs.
+def batch_dataset(objective: Objective, images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool,
+                  augmented: bool = False):
+    """A ``tf.data`` pipeline of the objective's batches: ((left, right), same) for pairs,
+    (images, classes) for class-balanced batches (``Objective.epoch_batches``).
 
-    Pairs are drawn by ``make_pairs`` over ``labels`` (fresh every epoch when
-    ``resample``; once, for a fixed validation set, otherwise); their images are
-    gathered batch by batch from ``images[rows]``, which may be a memory-mapped file,
-    in parallel with training and prefetched. Only a few batches are ever in memory.
+    Batches are drawn over ``labels`` (fresh every epoch when ``resample``; once, for a
+    fixed validation set, otherwise); their images are gathered batch by batch from
+    ``images[rows]``, which may be a memory-mapped file, in parallel with training and
+    prefetched. Only a few batches are ever in memory.
 
     Under ``tf.distribute`` each batch is the global batch, split across replicas; every
-    worker builds the same pairs (same seed) and keeps its share (sharding by data).
-    With ``augmented``, both images of a pair are varied by ``siamese.training.augment.augment``,
+    worker builds the same batches (same seed) and keeps its share (sharding by data).
+    With ``augmented``, every image of a batch is varied by ``siamese.training.augment.augment``,
     seeded per batch, so a run repeats exactly.
     """
     # deferred: TensorFlow takes seconds to load; `import siamese` does not need it
     from siamese.model.backend import tf
 
     rng = np.random.default_rng(seed)
-    fixed = None if resample else make_pairs(labels, rng)
+    fixed = None if resample else objective.epoch_batches(labels, batch_size, rng, shuffle=False)
+    n_inputs = objective.inputs
 
     def batches():
-        left, right, same = fixed if fixed is not None else make_pairs(labels, rng)
-        order = rng.permutation(left.size) if resample else np.arange(left.size)
-        for start in range(0, left.size, batch_size):
-            take = order[start : start + batch_size]
-            yield rows[left[take]], rows[right[take]], same[take], rng.integers(2**63)
+        for indices, targets in fixed if fixed is not None else objective.epoch_batches(labels, batch_size, rng):
+            yield tuple(rows[i] for i in indices), targets, rng.integers(2**63)
 
-    def gather(left, right, batch_seed):
-        a, b = np.asarray(images[left], np.float32), np.asarray(images[right], np.float32)
+    def gather(*args):
+        *indices, batch_seed = args
+        xs = [np.asarray(images[i], np.float32) for i in indices]
         if augmented:
             varied = np.random.default_rng(batch_seed)
-            a, b = augment(a, varied), augment(b, varied)
-        return a, b
+            xs = [augment(x, varied) for x in xs]
+        return xs
 
-    def load(left, right, same, batch_seed):
-        a, b = tf.numpy_function(gather, [left, right, batch_seed], [tf.float32, tf.float32], stateful=False)
-        a.set_shape([None, *images.shape[1:]])
-        b.set_shape([None, *images.shape[1:]])
-        return (a, b), same
+    def load(indices, targets, batch_seed):
+        xs = tf.numpy_function(gather, [*indices, batch_seed], [tf.float32] * n_inputs, stateful=False)
+        for x in xs:
+            x.set_shape([None, *images.shape[1:]])
+        return (tuple(xs) if n_inputs > 1 else xs[0]), targets
 
-    signature = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.float32), tf.TensorSpec([], tf.int64))
-    # Every epoch has the same number of pairs (two per consecutive same-class pair), so
-    # the batch count is known up front: Keras shows progress and expects no early end.
-    n_pairs = 2 * int(sum(np.count_nonzero(labels == c) - 1 for c in np.unique(labels)))
+    index = tf.TensorSpec([None], tf.int64)
+    signature = (tuple([index] * n_inputs), tf.TensorSpec([None], tf.float32), tf.TensorSpec([], tf.int64))
+    # Every epoch has the same number of batches, so it is known up front: Keras shows
+    # progress and expects no early end.
     dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(n_pairs / batch_size)))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(objective.batches_per_epoch(labels, batch_size)))
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
-
-
-def balanced_dataset(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, resample: bool, augmented: bool = False):
-    """A ``tf.data`` pipeline of (images, classes) batches for the triplet loss: class-balanced
-    batches (``siamese.training.pairs.balanced_batches``), fresh every epoch when
-    ``resample``; gathered, augmented and prefetched as ``pair_dataset`` does."""
-    # deferred: TensorFlow takes seconds to load; `import siamese` does not need it
-    from siamese.model.backend import tf
-
-    rng = np.random.default_rng(seed)
-    fixed = None if resample else balanced_batches(labels, batch_size, IMAGES_PER_CLASS, rng)
-    n_batches = len(balanced_batches(labels, batch_size, IMAGES_PER_CLASS, np.random.default_rng(0)))
-
-    def batches():
-        for take in fixed if fixed is not None else balanced_batches(labels, batch_size, IMAGES_PER_CLASS, rng):
-            yield rows[take], labels[take].astype(np.float32), rng.integers(2**63)
-
-    def gather(index, batch_seed):
-        x = np.asarray(images[index], np.float32)
-        return augment(x, np.random.default_rng(batch_seed)) if augmented else x
-
-    def load(index, classes, batch_seed):
-        x = tf.numpy_function(gather, [index, batch_seed], tf.float32, stateful=False)
-        x.set_shape([None, *images.shape[1:]])
-        return x, classes
-
-    signature = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.float32), tf.TensorSpec([], tf.int64))
-    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
-    return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def _recorder_class():
@@ -229,43 +199,27 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     describe_data(config, run_dir, data)
     # deferred: siamese.model.network imports TensorFlow, which takes seconds to load
     from siamese.model.backend import keras
-    from siamese.model.margin_softmax import compile_cosface
-    from siamese.model.network import (
-        build_embedding_network,
-        build_siamese,
-        compile_siamese,
-        compile_triplet,
-        plan_architecture,
-        resolve_precision,
-    )
+    from siamese.model.network import plan_architecture, resolve_precision
 
     config.precision = resolve_precision(config.precision)
     keras.utils.set_random_seed(config.seed)
-    normalized = config.loss == "cosface"
-    record = RunRecord(run_dir, new_info(config, data, plan_architecture(data.input_shape, normalized)))
+    objective = objective_for(config)
+    record = RunRecord(run_dir, new_info(config, data, plan_architecture(data.input_shape, objective.normalized)))
     if strategy is not None:
         record.info["distribution"] = {"strategy": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)}
     record.write_info()
     try:
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
-            embedding = build_embedding_network(data.input_shape, config.precision, normalized)
-            model = build_siamese(embedding)  # what the run keeps, whatever the objective
-            if config.loss == "triplet":
-                compile_triplet(embedding, config.margin, config.learning_rate)
-                trained = embedding
-            elif config.loss == "cosface":
-                trained = compile_cosface(embedding, len(data.class_names), config.learning_rate)
-            else:
-                compile_siamese(model, config.margin, config.learning_rate)
-                trained = model
-        batches = balanced_dataset if config.loss in BALANCED_LOSSES else pair_dataset
+            built = Built(objective, config, data.input_shape, len(data.class_names))
+        model, trained = built.model, built.trainer  # the run keeps the siamese model, whatever the objective
         train_labels = data.labels[data.train_rows]
-        train_batches = batches(data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True, augmented=config.augment)
+        train_batches = batch_dataset(objective, data.images, data.train_rows, train_labels, config.batch_size, config.seed, resample=True,
+                                      augmented=config.augment)
         val_batches = None
         val_labels = data.labels[data.val_rows]
         if has_validation_pairs(val_labels):
-            val_batches = batches(data.images, data.val_rows, val_labels, config.batch_size, config.seed + 1, resample=False)
+            val_batches = batch_dataset(objective, data.images, data.val_rows, val_labels, config.batch_size, config.seed + 1, resample=False)
         recorder = _recorder_class()(record, saved=model)
         try:
             with ctrl_c_stops(recorder):
@@ -275,7 +229,7 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
                     epochs=config.epochs,
                     verbose=verbose,
                     callbacks=[recorder, *extra_callbacks],
-                    shuffle=False,  # pair_dataset shuffles and resamples every epoch itself
+                    shuffle=False,  # batch_dataset shuffles and resamples every epoch itself
                 )
             status = "cancelled" if recorder.cancelled else "complete"
         except KeyboardInterrupt:

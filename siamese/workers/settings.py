@@ -21,7 +21,7 @@ STRATEGY_NAME = "MultiWorkerMirroredStrategy"
 # Settings every worker must share; paths may differ between hosts, the data's fingerprint may not.
 SHARED_SETTINGS = (
     ("data fingerprint", "data_fingerprint"), ("class names", "class_names"), ("input shape", "input_shape"),
-    ("epochs", "epochs"), ("batch size", "batch_size"), ("margin", "margin"), ("learning rate", "learning_rate"),
+    ("loss", "loss"), ("epochs", "epochs"), ("batch size", "batch_size"), ("margin", "margin"), ("learning rate", "learning_rate"),
     ("seed", "seed"), ("validation split", "validation_split"), ("calibration split", "calibration_split"),
     ("precision", "precision"), ("augment", "augment"), ("validation images", "n_validation"),
 )

@@ -1,10 +1,11 @@
 """Training on several machines: MultiWorkerMirroredStrategy with a training loop of our own.
 
 Keras's ``fit`` cannot feed this strategy (it fails converting a PerReplica batch to a
-tensor, keras-team/keras#20585), so each step runs under ``strategy.run``: the loss is
-averaged over the global batch (``tf.nn.compute_average_loss``), the optimizer sums the
-workers' gradients, and the epoch's loss and pair accuracy are summed across workers
-with ``strategy.reduce``. Each worker feeds its own share of every global batch
+tensor, keras-team/keras#20585), so each step runs under ``strategy.run``
+(``siamese.workers.steps``): the objective (``siamese.training.objective``, any loss)
+takes the whole global batch, gathered from the workers' shares, the optimizer sums the
+workers' gradients, and the epoch's loss and pair accuracy are summed with
+``strategy.reduce``. Each worker feeds its own share of every global batch
 (``siamese.workers.pair_shares``). Only the chief (worker 0) writes the run; every worker keeps a
 checkpoint (model, optimizer, epoch) after each epoch, the chief in the run folder and
 the others in a temporary folder they remove, so a restarted run resumes from the last
@@ -30,9 +31,9 @@ from siamese.runs.layout import HISTORY_FILE, MODEL_FILE, RUN_FILE, now
 from siamese.runs.store import Run
 from siamese.training.config import TrainConfig
 from siamese.training.loop import RunRecord, best_metrics, describe_data, has_validation_pairs, history_csv, new_info
+from siamese.training.objective import Built, objective_for
 from siamese.training.training_set import load_training_data
 from siamese.workers.cluster import Cluster
-from siamese.workers.pair_shares import steps_per_epoch
 from siamese.workers.settings import STRATEGY_NAME, differing_settings, resumes, setting_hashes
 from siamese.workers.steps import make_step, share_dataset
 
@@ -88,8 +89,6 @@ def train_multiworker(config: TrainConfig, run_dir: str | os.PathLike[str], clus
             that cannot be used, or a lost worker (the chief's run then reads failed).
     """
     config.validate()
-    if config.loss != "contrastive":
-        raise SiameseError(f"the {config.loss} loss trains in one process only; leave out --workers, or train with --loss contrastive")
     run_dir = Path(run_dir)
     beat = Heartbeat(os.environ.get(HEARTBEAT_ENV))
     beat("local")
@@ -117,6 +116,7 @@ class _Loop:
         self.record: RunRecord | None = None  # the chief's
         self.epoch = 0
         self.steps: dict[bool, object] = {}  # compiled once per kind (training, validation)
+        self.objective = objective_for(config)
 
     def run(self) -> Run | None:
         from siamese.model.backend import tf
@@ -182,17 +182,17 @@ class _Loop:
     # Model, run folder, resume -------------------------------------------------------
     def _build(self) -> None:
         from siamese.model.backend import keras, tf
-        from siamese.model.network import ContrastiveLoss, build_embedding_network, build_siamese
 
         keras.utils.set_random_seed(self.config.seed)
         with self.strategy.scope():
-            self.model = build_siamese(build_embedding_network(self.data.input_shape, self.config.precision))
+            # every trained weight is in built.trainer (cosface: the class layer too); the run keeps built.model
+            self.built = Built(self.objective, self.config, self.data.input_shape, len(self.data.class_names), compiled=False)
+            self.model = self.built.model
             self.optimizer = keras.optimizers.Adam(self.config.learning_rate)
-            self.optimizer.build(self.model.trainable_variables)
+            self.optimizer.build(self.built.trainer.trainable_variables)
             self.epoch_done = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.history = tf.Variable("[]", dtype=tf.string, trainable=False)  # the chief's rows, saved with the weights
-        self.loss = ContrastiveLoss(self.config.margin)
-        checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, epoch=self.epoch_done, history=self.history)
+        checkpoint = tf.train.Checkpoint(model=self.built.trainer, optimizer=self.optimizer, epoch=self.epoch_done, history=self.history)
         folder = self.run_dir / CHECKPOINT_DIR if self.cluster.is_chief else self.workdir / CHECKPOINT_DIR
         self.checkpoints = tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1)
 
@@ -211,7 +211,7 @@ class _Loop:
             raise refusal
         if verdict < 0:
             raise SiameseError(f"{self.cluster.name(0)} refused its run folder (see its message); fix that and start every worker again")
-        variables = [getattr(v, "value", v) for v in [*self.model.weights, *self.optimizer.variables]] + [self.epoch_done]
+        variables = [getattr(v, "value", v) for v in [*self.built.trainer.weights, *self.optimizer.variables]] + [self.epoch_done]
         for variable, value in zip(variables, self._from_chief(variables)):
             variable.assign(value)
         self.epoch = int(self.epoch_done.numpy())
@@ -236,7 +236,7 @@ class _Loop:
             if rows and info["metrics"].get("best_epoch") == len(rows):
                 self._save_model()  # the last epoch was the best; its model may not have reached the disk
         else:
-            self.record = RunRecord(self.run_dir, new_info(self.config, self.data, plan_architecture(self.data.input_shape)))
+            self.record = RunRecord(self.run_dir, new_info(self.config, self.data, plan_architecture(self.data.input_shape, self.objective.normalized)))
         self.record.info["distribution"] = {"strategy": STRATEGY_NAME, "replicas": int(self.strategy.num_replicas_in_sync),
                                             "workers": list(self.cluster.addresses), "global_batch_size": self._global_batch()}
         self.record.write_info()
@@ -255,18 +255,19 @@ class _Loop:
         self._end_epoch(epoch, logs, time.monotonic() - started)
 
     def _pass(self, rows: np.ndarray, epoch_seed: list[int], training: bool, epoch: int) -> dict:
-        """One pass over this worker's share of the pairs of ``rows``: loss and pair accuracy over all workers."""
+        """One pass over this worker's share of the batches of ``rows``: loss and pair accuracy over all workers."""
         if training not in self.steps:
-            self.steps[training] = make_step(self.strategy, self.model, self.optimizer, self.loss, training)
+            self.steps[training] = make_step(self.strategy, self.built, self.optimizer, training)
         labels = self.data.labels[rows]
-        dataset = share_dataset(self.strategy, self.data.images, rows, labels, epoch_seed, shuffle=training,
+        dataset = share_dataset(self.strategy, self.objective, self.data.images, rows, labels, epoch_seed, shuffle=training,
                                 augmented=training and self.config.augment, batch_size=self.config.batch_size,
                                 worker=self.cluster.index, n_workers=len(self.cluster.addresses))
-        iterator, totals = iter(dataset), np.zeros(3)
-        for _ in range(steps_per_epoch(labels, self._global_batch())):
+        iterator, totals = iter(dataset), np.zeros(4)
+        for _ in range(self.objective.batches_per_epoch(labels, self._global_batch())):
             self.beat(f"epoch {epoch + 1}")
             totals += self.steps[training](iterator).numpy()
-        return {"loss": totals[0] / totals[2], "pair_accuracy": totals[1] / totals[2]}
+        # as Keras's fit logs them: the batches' losses weighted by their sizes; pairs judged right over pairs judged
+        return {"loss": totals[0] / totals[3], "pair_accuracy": totals[1] / totals[2]}
 
     def _end_epoch(self, epoch: int, logs: dict, seconds: float) -> None:
         logs = {k: float(v) for k, v in logs.items()}

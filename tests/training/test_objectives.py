@@ -74,13 +74,7 @@ def test_a_run_file_with_an_unknown_loss_is_refused(tiny_run: Path):
         validate_run_info(info, tiny_run / "run.json")
 
 
-def test_multi_worker_training_refuses_the_triplet_loss(tiny_data: Path, tmp_path: Path):
-    from siamese.workers.cluster import Cluster
-    from siamese.workers.worker import train_multiworker
 
-    config = siamese.TrainConfig(train_dir=str(tiny_data / "train"), loss="triplet")
-    with pytest.raises(SiameseError, match="one process only"):
-        train_multiworker(config, tmp_path / "r", Cluster(("localhost:1",), 0))
 
 
 # --- cosface: a margin-based softmax, embeddings on the unit sphere ----------------------------
@@ -113,12 +107,3 @@ def test_a_cosface_run_embeds_on_the_unit_sphere_and_works_downstream(tiny_data:
     assert probe["nearest_class"] in run.class_names and 0 <= probe["distance"] <= 2.0 + 1e-6  # a chord of the unit sphere
     assert 0 <= siamese.evaluate(run, tiny_data / "test", tiny_data / "unknown").metrics()["auroc_unknown"] <= 1
     assert run_settings(run)["loss"] == "cosface" and run_settings(run)["distance"] == run.distance == "unit-sphere euclidean"
-
-
-def test_multi_worker_training_refuses_cosface(tiny_data: Path, tmp_path: Path):
-    from siamese.workers.cluster import Cluster
-    from siamese.workers.worker import train_multiworker
-
-    config = siamese.TrainConfig(train_dir=str(tiny_data / "train"), loss="cosface")
-    with pytest.raises(SiameseError, match="one process only"):
-        train_multiworker(config, tmp_path / "r", Cluster(("localhost:1",), 0))

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from siamese.errors import SiameseError
+from siamese.training.objective import Objective
 from siamese.training.pairs import make_pairs
-from siamese.training.single_process import make_strategy, pair_dataset
+from siamese.training.single_process import batch_dataset, make_strategy
 
 
 def test_pair_pipeline_gives_the_pairs_of_make_pairs():
@@ -15,7 +16,7 @@ def test_pair_pipeline_gives_the_pairs_of_make_pairs():
     images = np.arange(len(labels), dtype=np.float32)[:, None, None, None] * np.ones((1, 2, 2, 1), np.float32)
     rows = np.arange(len(labels))
     left, right, same = make_pairs(labels, np.random.default_rng(7))
-    batches = list(pair_dataset(images, rows, labels, batch_size=5, seed=7, resample=False).as_numpy_iterator())
+    batches = list(batch_dataset(Objective("contrastive", balanced=False, normalized=False), images, rows, labels, batch_size=5, seed=7, resample=False).as_numpy_iterator())
     got_left = np.concatenate([a[:, 0, 0, 0] for (a, _), _ in batches])
     got_right = np.concatenate([b[:, 0, 0, 0] for (_, b), _ in batches])
     got_same = np.concatenate([y for _, y in batches])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from siamese.workers.pair_shares import epoch_pairs, pairs_per_epoch, steps_per_epoch, worker_slices
+from siamese.training.objective import Objective
+from siamese.workers.pair_shares import epoch_batches, worker_slices
+
+PAIRS = Objective("contrastive", balanced=False, normalized=False)
 
 
 def test_worker_shares_cover_every_pair_once_with_equal_step_counts():
@@ -14,7 +17,7 @@ def test_worker_shares_cover_every_pair_once_with_equal_step_counts():
         covered = sorted(i for share in shares for part in share for i in range(n_pairs)[part])
         assert covered == list(range(n_pairs))
     labels = np.repeat(np.arange(4), 5)
-    assert pairs_per_epoch(labels) == 32 and steps_per_epoch(labels, 8) == 4
-    a, b = epoch_pairs(labels, 0, 3, shuffle=True), epoch_pairs(labels, 0, 3, shuffle=True)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))  # every worker (and a restart) draws the same epoch
-    assert not np.array_equal(a[0], epoch_pairs(labels, 0, 4, shuffle=True)[0])  # the next epoch differs
+    assert PAIRS.batches_per_epoch(labels, 8) == 4 and sum(t.size for _, t in epoch_batches(PAIRS, labels, 8, 0, 3, shuffle=True)) == 32
+    a, b = epoch_batches(PAIRS, labels, 8, 0, 3, shuffle=True), epoch_batches(PAIRS, labels, 8, 0, 3, shuffle=True)
+    assert all(np.array_equal(x, y) for (ia, _), (ib, _) in zip(a, b) for x, y in zip(ia, ib))  # every worker (and a restart) draws the same epoch
+    assert not np.array_equal(a[0][0][0], epoch_batches(PAIRS, labels, 8, 0, 4, shuffle=True)[0][0][0])  # the next epoch differs

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,18 +21,9 @@ import pytest
 
 import siamese
 from helpers import ROOT, run_cli, wait_until
+from siamese.workers.cluster import local_addresses
 
 DEADLINE = 600.0  # seconds for a whole training; TensorFlow's import and tiny epochs take far less, even under load
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _start(tiny_data: Path, out: Path, workers: str, index: int, tmp: Path, *extra: str) -> subprocess.Popen:
@@ -85,8 +75,7 @@ def test_cli_refuses_inconsistent_worker_options(tiny_data, tmp_path):
 # Slow: real workers ------------------------------------------------------------------
 @pytest.mark.slow  # two workers train for two epochs
 def test_two_workers_train_a_run_as_good_as_one_process(tiny_data, tiny_run, tmp_path):
-    ports = _free_ports(2)
-    workers = ",".join(f"127.0.0.1:{p}" for p in ports)
+    workers = local_addresses(2)
     chief, other = tmp_path / "chief" / "run", tmp_path / "other" / "run"
     procs = [_start(tiny_data, out, workers, i, tmp_path / f"tmp{i}", "--epochs", "2", "--represent") for i, out in enumerate([chief, other])]
     results = [_finish(p) for p in procs]
@@ -116,7 +105,7 @@ def test_two_workers_train_a_run_as_good_as_one_process(tiny_data, tiny_run, tmp
 
 @pytest.mark.slow  # trains, kills a worker, trains on
 def test_killed_worker_and_restart_resume_from_the_last_finished_epoch(tiny_data, tmp_path):
-    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    workers = local_addresses(2)
     chief_out = tmp_path / "chief" / "run"
     outs = [chief_out, tmp_path / "other" / "run"]
     extra = ("--epochs", "4", "--worker-timeout", "60")
@@ -152,7 +141,7 @@ def test_killed_worker_and_restart_resume_from_the_last_finished_epoch(tiny_data
 
 @pytest.mark.slow  # starts TensorFlow's multi-worker runtime and waits for its timeout
 def test_a_worker_whose_peer_never_comes_gives_up_with_one_line(tiny_data, tmp_path):
-    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    workers = local_addresses(2)
     started = time.monotonic()
     proc = _start(tiny_data, tmp_path / "run", workers, 0, tmp_path / "tmp", "--worker-timeout", "8")
     code, _, err = _finish(proc, 300)
@@ -165,7 +154,7 @@ def test_a_worker_whose_peer_never_comes_gives_up_with_one_line(tiny_data, tmp_p
 @pytest.mark.slow  # starts TensorFlow's multi-worker runtime
 @pytest.mark.parametrize("signum, name", [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C")], ids=["sigterm", "ctrl-c"])
 def test_a_waiting_worker_answers_sigterm_and_ctrl_c(tiny_data, tmp_path, signum, name):
-    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    workers = local_addresses(2)
     proc = _start(tiny_data, tmp_path / "run", workers, 1, tmp_path / "tmp")
     def joining() -> bool:  # the worker's heartbeat says it waits for its peer (inside TensorFlow's C++ start-up)
         assert proc.poll() is None, proc.communicate()
@@ -179,7 +168,7 @@ def test_a_waiting_worker_answers_sigterm_and_ctrl_c(tiny_data, tmp_path, signum
 
 @pytest.mark.slow  # starts two workers (no epoch is trained)
 def test_workers_with_different_settings_are_refused_on_both(tiny_data, tmp_path):
-    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    workers = local_addresses(2)
     procs = [_start(tiny_data, tmp_path / f"run{i}", workers, i, tmp_path / f"tmp{i}", "--epochs", str(2 + i)) for i in range(2)]
     for code, _, err in [_finish(p, 300) for p in procs]:
         assert code == 2 and len(err.strip().splitlines()) == 1, err
