@@ -58,8 +58,11 @@ class Run:
 
     @property
     def config(self) -> TrainConfig:
+        """The run's settings; a run.json without ``loss`` (made before objectives existed)
+        trained with the contrastive loss, whatever today's default."""
         known = set(TrainConfig.__dataclass_fields__)
-        return TrainConfig(**{k: v for k, v in self.info.get("config", {}).items() if k in known})
+        stored = {"loss": "contrastive", **self.info.get("config", {})}
+        return TrainConfig(**{k: v for k, v in stored.items() if k in known})
 
     @property
     def train_dir(self) -> Path:

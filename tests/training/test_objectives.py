@@ -183,3 +183,14 @@ def test_an_arcface_run_embeds_on_the_unit_sphere_and_works_downstream(tiny_data
     embeddings = run.embed(siamese.load_folder(tiny_data / "test", run.input_shape).images)
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
     assert run_settings(run)["loss"] == "arcface" and run_settings(run)["distance"] == "unit-sphere euclidean"
+
+
+def test_a_run_file_without_a_loss_reads_as_contrastive(tiny_run: Path, tmp_path: Path):
+    import shutil
+
+    old = shutil.copytree(tiny_run, tmp_path / "old")  # a copy: tiny_run is shared by the session
+    info = json.loads((old / "run.json").read_text())
+    info["config"].pop("loss", None)
+    (old / "run.json").write_text(json.dumps(info))
+    run = siamese.load_run(old)
+    assert run.config.loss == "contrastive" and run_settings(run)["loss"] == "contrastive"
