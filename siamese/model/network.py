@@ -238,7 +238,7 @@ def build_embedding_network(input_shape: Shape, precision: str = "float32", norm
 
 
 def is_normalized(embedding: keras.Model) -> bool:
-    """Whether an embedding network ends on the unit sphere (trained with ``cosface``)."""
+    """Whether an embedding network ends on the unit sphere (trained with ``cosface`` or ``arcface``)."""
     return any(isinstance(layer, layers.UnitNormalization) for layer in embedding.layers)
 
 
