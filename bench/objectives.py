@@ -1,6 +1,6 @@
 """Training objectives, measured: each loss x seeds x datasets, as a new user runs them.
 
-    python -m bench.objectives [--out DIR] [--seeds 0 1] [--losses contrastive triplet cosface] [--datasets ...]
+    python -m bench.objectives [--out DIR] [--seeds 0 1] [--losses contrastive triplet contrastive-triplet cosface arcface] [--datasets ...]
 
 For each dataset, loss and seed: ``train`` with the defaults (only the loss and the
 seed change), ``represent`` with the defaults (its calibrated threshold), ``evaluate``
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.openset import prepared
+from siamese.training.config import LOSSES
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 # Fashion-MNIST's classes: 0 T-shirt, 1 trouser, 2 pullover, 3 dress, 4 coat, 5 sandal,
@@ -84,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("/tmp/siamese-objectives"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--losses", nargs="+", default=["contrastive", "triplet", "cosface"])
+    parser.add_argument("--losses", nargs="+", default=["contrastive", "triplet", "cosface"], choices=list(LOSSES))
     parser.add_argument("--datasets", nargs="+", default=list(EPOCHS), choices=list(EPOCHS))
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

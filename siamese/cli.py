@@ -73,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=arguments.positive_int, default=d["epochs"])
     p.add_argument("--batch-size", type=arguments.positive_int, default=d["batch_size"])
     p.add_argument("--loss", choices=LOSSES, default=d["loss"],
-                   help="training objective: contrastive (random pairs, the original method), triplet (batch-all triplets in class-balanced batches) or cosface (a margin-based softmax over the training classes, embeddings on the unit sphere; --margin does not apply); docs/objectives.md")
+                   help="training objective (default %(default)s): contrastive (random pairs, the original method), triplet (batch-all triplets in class-balanced batches), "
+                        "contrastive-triplet (on class-balanced batches, the contrastive loss over every two images plus the batch-all triplet loss), "
+                        "cosface or arcface (a margin-based softmax over the training classes with a cosine or an angular margin, embeddings on the unit sphere; "
+                        "--margin does not apply); docs/objectives.md")
     p.add_argument("--margin", type=arguments.number, default=d["margin"])
     p.add_argument("--lr", dest="learning_rate", type=arguments.number, default=d["learning_rate"],
                    help="Adam learning rate (the original used 0.0008 at batch 5; see README)")

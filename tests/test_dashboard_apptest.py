@@ -147,16 +147,19 @@ def test_the_train_form_trains_with_the_chosen_objective(dashboard_env: Dashboar
     at.selectbox(key="train_data").set_value(str((dashboard_env.data / "train").resolve()))
     at.number_input[0].set_value(1)  # epochs
     at.number_input[1].set_value(8)  # batch size
-    next(box for box in at.selectbox if box.label == "Objective").set_value("triplet")
+    picker = next(box for box in at.selectbox if box.label == "Objective")
+    assert picker.value == siamese.TrainConfig(train_dir="").loss  # the CLI's default
+    assert set(picker.options) >= {"contrastive", "triplet", "contrastive + triplet", "CosFace", "ArcFace"}
+    picker.set_value("contrastive-triplet")
     before = {job.name for job in list_jobs(dashboard_env.runs_dir)}
     at.button[0].click().run()
     assert not crashed(at) and not at.error, texts(at)
     job = next(job for job in list_jobs(dashboard_env.runs_dir) if job.name not in before)
-    assert job.info["command"][job.info["command"].index("--loss") + 1] == "triplet"
+    assert job.info["command"][job.info["command"].index("--loss") + 1] == "contrastive-triplet"
     wait_until(lambda: next(j for j in list_jobs(dashboard_env.runs_dir) if j.name == job.name).state not in ACTIVE_STATES,
                TRAINING_DEADLINE, "the training did not finish")
     run = next(j for j in list_jobs(dashboard_env.runs_dir) if j.name == job.name).run()
-    assert run.status == "complete" and run.config.loss == "triplet", job.log_tail()
+    assert run.status == "complete" and run.config.loss == "contrastive-triplet", job.log_tail()
 
 
 def test_embeddings_injected_selection_shows_images_and_a_map_is_cached(dashboard_env: DashboardData, monkeypatch):

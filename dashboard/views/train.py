@@ -24,7 +24,7 @@ ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4
 DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
 # Short enough for a fifth of the form (a longer one was cut off: "auto (bfloat16 w"); the help says the rest.
-LOSS_LABELS = {"contrastive": "contrastive", "triplet": "triplet", "cosface": "CosFace"}
+LOSS_LABELS = {"contrastive": "contrastive", "triplet": "triplet", "contrastive-triplet": "contrastive + triplet", "cosface": "CosFace", "arcface": "ArcFace"}
 PRECISION_LABELS = {"auto": "auto", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
 
 st.title("Train")
@@ -38,9 +38,11 @@ with st.form("train"):
     margin = cols[2].number_input("Margin", min_value=0.01, max_value=10.0, value=DEFAULTS.margin, step=0.05, format="%.2f", help="Different-person pairs are pushed at least this far apart.")
     learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=DEFAULTS.learning_rate, step=0.0001, format="%.5f")
     loss = cols[4].selectbox(
-        "Objective", list(LOSSES), format_func=lambda name: LOSS_LABELS[name],
+        "Objective", list(LOSSES), index=LOSSES.index(DEFAULTS.loss), format_func=lambda name: LOSS_LABELS[name],
         help="What training optimises. Contrastive: random pairs, the original method. Triplet (batch-all): every triplet of class-balanced batches. "
-             "CosFace: a margin-based softmax over the training classes, embeddings on the unit sphere (the Margin setting does not apply). "
+             "Contrastive + triplet: on class-balanced batches, the contrastive loss over every two images plus the batch-all triplet loss. "
+             "CosFace, ArcFace: a margin-based softmax over the training classes (a cosine or an angular margin), embeddings on the unit sphere "
+             "(the Margin setting does not apply). "
              "docs/objectives.md compares them on five datasets.",
     )
     cols = st.columns(5)

@@ -1,4 +1,4 @@
-"""The siamese network: embedding network, Euclidean distance layer, contrastive and triplet losses."""
+"""The siamese network: embedding network, Euclidean distance layer, contrastive, triplet and contrastive-triplet losses."""
 
 from __future__ import annotations
 
@@ -87,6 +87,35 @@ class TripletLoss(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin}
+
+
+def batch_contrastive(labels, distances, margin: float):
+    """The contrastive loss over every two images of a batch (``labels`` (N,), ``distances``
+    (N, N)): half the mean over its same-class pairs plus half the mean over its other-class
+    pairs, so neither kind dominates whatever the batch's mix (random pairs, as
+    ``make_pairs`` draws them, are half of each)."""
+    same = ops.cast(ops.equal(labels[:, None], labels[None, :]), "float32")
+    positive = same - ops.eye(ops.shape(labels)[0], dtype="float32")
+    negative = 1.0 - same
+    pulled = ops.sum(positive * ops.square(distances)) / ops.maximum(ops.sum(positive), 1.0)
+    pushed = ops.sum(negative * ops.square(ops.maximum(margin - distances, 0.0))) / ops.maximum(ops.sum(negative), 1.0)
+    return 0.5 * (pulled + pushed)
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+class ContrastiveTripletLoss(TripletLoss):
+    """``contrastive-triplet``: on class-balanced batches, the contrastive loss over every two
+    images of the batch (``batch_contrastive``, positive and negative pairs weighted
+    equally) plus the batch-all triplet loss (``TripletLoss``), both with the same margin.
+    One value per batch; ``y_true`` holds each image's class, ``y_pred`` its embedding."""
+
+    def __init__(self, margin: float = TrainConfig.margin, name: str = "contrastive_triplet_loss", **kwargs):
+        super().__init__(margin, name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        labels = ops.reshape(ops.cast(y_true, "float32"), (-1,))
+        distances = pairwise_distances(ops.cast(y_pred, "float32"))
+        return batch_contrastive(labels, distances, self.margin) + super().call(y_true, y_pred)
 
 
 @keras.saving.register_keras_serializable(package="siamese")
@@ -209,7 +238,7 @@ def build_embedding_network(input_shape: Shape, precision: str = "float32", norm
 
 
 def is_normalized(embedding: keras.Model) -> bool:
-    """Whether an embedding network ends on the unit sphere (trained with ``cosface``)."""
+    """Whether an embedding network ends on the unit sphere (trained with ``cosface`` or ``arcface``)."""
     return any(isinstance(layer, layers.UnitNormalization) for layer in embedding.layers)
 
 
@@ -244,12 +273,13 @@ def compile_siamese(model: keras.Model, margin: float, learning_rate: float) -> 
     )
 
 
-def compile_triplet(embedding: keras.Model, margin: float, learning_rate: float) -> None:
-    """Compile the embedding network itself with Adam and the batch-all triplet loss; its
-    history keeps the column ``pair_accuracy`` (over every two images of a batch)."""
+def compile_triplet(embedding: keras.Model, margin: float, learning_rate: float, loss: keras.losses.Loss | None = None) -> None:
+    """Compile the embedding network itself with Adam and the batch-all triplet loss (or
+    ``loss``, another loss of a batch's classes and embeddings); its history keeps the
+    column ``pair_accuracy`` (over every two images of a batch)."""
     embedding.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=TripletLoss(margin),
+        loss=loss if loss is not None else TripletLoss(margin),
         metrics=[keras.metrics.MeanMetricWrapper(pair_accuracy_in_batch, name="pair_accuracy")],
     )
 

@@ -58,8 +58,11 @@ class Run:
 
     @property
     def config(self) -> TrainConfig:
+        """The run's settings; a run.json without ``loss`` (made before objectives existed)
+        trained with the contrastive loss, whatever today's default."""
         known = set(TrainConfig.__dataclass_fields__)
-        return TrainConfig(**{k: v for k, v in self.info.get("config", {}).items() if k in known})
+        stored = {"loss": "contrastive", **self.info.get("config", {})}
+        return TrainConfig(**{k: v for k, v in stored.items() if k in known})
 
     @property
     def train_dir(self) -> Path:
@@ -84,7 +87,7 @@ class Run:
     @property
     def distance(self) -> str:
         """How distances are measured: ``euclidean``, or ``unit-sphere euclidean`` for networks
-        that end on the unit sphere (``cosface``), where d = sqrt(2 - 2 cos) orders pairs as the
+        that end on the unit sphere (``cosface``, ``arcface``), where d = sqrt(2 - 2 cos) orders pairs as the
         cosine distance does and lies between 0 and 2."""
         layers = self.info.get("architecture") or []
         return "unit-sphere euclidean" if layers and layers[-1].get("normalized") else "euclidean"

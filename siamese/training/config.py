@@ -21,9 +21,12 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 # method), ``triplet``: every triplet of class-balanced batches (batch-all), of
 # ``IMAGES_PER_CLASS`` images of each of batch_size / IMAGES_PER_CLASS classes;
 # ``cosface``: a margin-based softmax over the training classes on the same batches, with
-# embeddings on the unit sphere (siamese.model.margin_softmax).
-LOSSES = ("contrastive", "triplet", "cosface")
-BALANCED_LOSSES = ("triplet", "cosface")  # trained on class-balanced batches of images, not pairs
+# embeddings on the unit sphere (siamese.model.margin_softmax); ``arcface``: the same with
+# an angular margin; ``contrastive-triplet``: on the same batches, the contrastive loss over
+# every two images of the batch plus the batch-all triplet loss.
+LOSSES = ("contrastive", "triplet", "contrastive-triplet", "cosface", "arcface")
+BALANCED_LOSSES = ("triplet", "contrastive-triplet", "cosface", "arcface")  # trained on class-balanced batches of images, not pairs
+NORMALIZED_LOSSES = ("cosface", "arcface")  # margin softmaxes: embeddings on the unit sphere, a class layer
 IMAGES_PER_CLASS = 4
 
 # The settings a user chooses (command-line options, the dashboard's form); training

@@ -10,8 +10,11 @@ their own on ``Built.forward`` and ``Built.batch_loss``), so a new loss is added
 - ``triplet``: class-balanced batches of images (P classes x K images,
   ``siamese.training.pairs.balanced_batches``); the batch-all triplet loss over every
   triplet of the batch (not a sum over images: it needs the whole batch at once).
-- ``cosface``: the same balanced batches; a margin softmax over the training classes,
-  embeddings on the unit sphere (``siamese.model.margin_softmax``).
+- ``contrastive-triplet``: the same balanced batches; the contrastive loss over every two
+  images of the batch (same- and other-class pairs weighted equally) plus the batch-all
+  triplet loss.
+- ``cosface``, ``arcface``: the same balanced batches; a margin softmax over the training
+  classes, embeddings on the unit sphere (``siamese.model.margin_softmax``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siamese.training.config import BALANCED_LOSSES, IMAGES_PER_CLASS, TrainConfig
+from siamese.training.config import BALANCED_LOSSES, IMAGES_PER_CLASS, NORMALIZED_LOSSES, TrainConfig
 from siamese.training.pairs import balanced_batches, make_pairs
 
 # One batch: the image indices of each input (one array for batches of images, two for
@@ -65,7 +68,7 @@ class Objective:
 
 def objective_for(config: TrainConfig) -> Objective:
     """The objective of ``config.loss`` (one of ``siamese.training.config.LOSSES``)."""
-    return Objective(config.loss, balanced=config.loss in BALANCED_LOSSES, normalized=config.loss == "cosface")
+    return Objective(config.loss, balanced=config.loss in BALANCED_LOSSES, normalized=config.loss in NORMALIZED_LOSSES)
 
 
 class Built:
@@ -76,15 +79,16 @@ class Built:
         model: the siamese model the run keeps (two copies of ``embedding`` and their
             Euclidean distance), whatever the objective.
         trainer: what Keras's ``fit`` trains (compiled when ``compiled``); its weights are
-            every trained weight (``cosface``: the embedding's and the class layer's).
+            every trained weight (``cosface``, ``arcface``: the embedding's and the class layer's).
     """
 
     def __init__(self, objective: Objective, config: TrainConfig, input_shape, n_classes: int, compiled: bool = True):
         # deferred: siamese.model imports TensorFlow, which takes seconds to load
         from siamese.model.backend import keras
-        from siamese.model.margin_softmax import MarginSoftmaxTrainer, compile_cosface
+        from siamese.model.margin_softmax import MarginSoftmaxTrainer, compile_margin_softmax
         from siamese.model.network import (
             ContrastiveLoss,
+            ContrastiveTripletLoss,
             TripletLoss,
             build_embedding_network,
             build_siamese,
@@ -95,16 +99,17 @@ class Built:
         self.objective = objective
         self.embedding = build_embedding_network(input_shape, config.precision, objective.normalized)
         self.model = build_siamese(self.embedding)
-        if objective.loss == "cosface":
-            self.trainer = (compile_cosface(self.embedding, n_classes, config.learning_rate) if compiled
-                            else MarginSoftmaxTrainer(self.embedding, n_classes, name="cosface"))
+        if objective.normalized:
+            self.trainer = (compile_margin_softmax(self.embedding, n_classes, config.learning_rate, objective.loss) if compiled
+                            else MarginSoftmaxTrainer(self.embedding, n_classes, objective.loss))
             self.trainer.classifier.build((None, self.embedding.output_shape[-1]))
             self._loss = self.trainer.loss_value
             return
-        if objective.loss == "triplet":
-            self.trainer, loss = self.embedding, TripletLoss(config.margin)
+        if objective.balanced:
+            loss = ContrastiveTripletLoss(config.margin) if objective.loss == "contrastive-triplet" else TripletLoss(config.margin)
+            self.trainer = self.embedding
             if compiled:
-                compile_triplet(self.embedding, config.margin, config.learning_rate)
+                compile_triplet(self.embedding, config.margin, config.learning_rate, loss)
         else:
             self.trainer, loss = self.model, ContrastiveLoss(config.margin)
             if compiled:
@@ -113,19 +118,19 @@ class Built:
 
     def forward(self, inputs, training: bool):
         """(what the loss takes, what pairs are judged on) for a batch of ``inputs``: a pair's
-        distance, shape (N, 1), for both; or the images' embeddings, with ``cosface`` their
+        distance, shape (N, 1), for both; or the images' embeddings, with a margin softmax their
         cosines to every class for the loss. One row per example, so rows of a batch's parts
         can be joined."""
         if not self.objective.balanced:
             distance = self.model(list(inputs), training=training)
             return distance, distance
         embeddings = self.embedding(inputs[0], training=training)
-        if self.objective.loss == "cosface":
+        if self.objective.normalized:
             return self.trainer.classifier(embeddings), embeddings
         return embeddings, embeddings
 
     def batch_loss(self, targets, outputs):
-        """The objective's loss of one whole batch (its mean; for triplets, over the batch's triplets)."""
+        """The objective's loss of one whole batch (its mean; for triplets, over the batch's triplets; for contrastive-triplet, over its pairs plus over its triplets)."""
         return self._loss(targets, outputs)
 
     def judged(self, targets, outputs):

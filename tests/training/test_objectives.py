@@ -107,3 +107,90 @@ def test_a_cosface_run_embeds_on_the_unit_sphere_and_works_downstream(tiny_data:
     assert probe["nearest_class"] in run.class_names and 0 <= probe["distance"] <= 2.0 + 1e-6  # a chord of the unit sphere
     assert 0 <= siamese.evaluate(run, tiny_data / "test", tiny_data / "unknown").metrics()["auroc_unknown"] <= 1
     assert run_settings(run)["loss"] == "cosface" and run_settings(run)["distance"] == run.distance == "unit-sphere euclidean"
+
+
+# --- contrastive-triplet: the contrastive loss over a balanced batch's pairs plus batch-all triplets --------
+
+def test_the_contrastive_triplet_loss_adds_the_batch_pairs_contrastive_loss_to_the_triplet_loss():
+    from siamese.model.network import ContrastiveTripletLoss
+
+    # Class 0 at 0 and 1 on a line, class 1 at 1.5; margin 1. Same-class pairs (0, 1), (1, 0):
+    # d^2 = 1 each, mean 1. Other-class pairs (0, 2), (2, 0): max(1 - 1.5, 0)^2 = 0; (1, 2),
+    # (2, 1): max(1 - 0.5, 0)^2 = 0.25; mean 0.125. Contrastive: (1 + 0.125) / 2, each kind
+    # weighted a half. Triplets (as above): (0.5 + 1.5) / 2 = 1.
+    embeddings = np.array([[0.0], [1.0], [1.5]], np.float32)
+    loss = float(ContrastiveTripletLoss(margin=1.0)(np.array([0, 0, 1], np.float32), embeddings))
+    assert loss == pytest.approx((1 + 0.125) / 2 + 1.0, abs=1e-4)
+    # Classes tight and far apart: nothing to pull or push, the loss is 0.
+    tight = np.array([[0.0], [0.0], [5.0]], np.float32)
+    assert float(ContrastiveTripletLoss(margin=1.0)(np.array([0, 0, 1], np.float32), tight)) == pytest.approx(0.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("spread", [1.0, 0.0], ids=["spread", "collapsed"])
+def test_the_contrastive_triplet_gradient_is_finite_even_for_collapsed_embeddings(spread):
+    from siamese.model.backend import tf
+    from siamese.model.network import ContrastiveTripletLoss
+
+    embeddings = tf.Variable(spread * np.random.default_rng(0).normal(size=(8, 5)).astype(np.float32) + 0.5)
+    with tf.GradientTape() as tape:
+        loss = ContrastiveTripletLoss(0.6)(np.repeat(np.arange(4), 2).astype(np.float32), embeddings)
+    gradient = tape.gradient(loss, embeddings).numpy()
+    assert np.isfinite(float(loss)) and np.isfinite(gradient).all()
+
+
+def test_a_contrastive_triplet_run_records_its_loss_and_works_downstream(tiny_data: Path, tmp_path: Path):
+    run_dir = tmp_path / "contrastive-triplet"
+    run_cli("train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", "2", "--batch-size", "8", "--loss", "contrastive-triplet", "--represent")
+    run = siamese.load_run(run_dir)
+    assert run.config.loss == "contrastive-triplet" and run.has_representatives and run.distance == "euclidean"
+    assert {"loss", "pair_accuracy"} <= set(run.history().columns) and np.isfinite(run.history()["loss"]).all()
+    assert 0 <= siamese.evaluate(run, tiny_data / "test", tiny_data / "unknown").metrics()["auroc_unknown"] <= 1
+    assert run_settings(run)["loss"] == "contrastive-triplet"
+
+
+# --- arcface: an additive angular margin, embeddings on the unit sphere ------------------------
+
+def test_the_arcface_loss_adds_the_margin_to_the_own_class_angle():
+    from siamese.model.margin_softmax import arcface_loss
+
+    cosines = np.array([[0.9, 0.1, -0.2]], np.float32)
+    scale, margin = 16.0, 0.5
+    logits = scale * np.array([np.cos(np.arccos(0.9) + margin), 0.1, -0.2])
+    expected = -np.log(np.exp(logits[0]) / np.exp(logits).sum())
+    assert float(arcface_loss(np.array([0]), cosines, scale, margin)) == pytest.approx(expected, rel=1e-3)
+    # Past angle pi - margin the own class's logit is cos - margin sin(margin): still falling with the angle.
+    far = np.array([[-0.95, 0.1]], np.float32)
+    logits = scale * np.array([-0.95 - margin * np.sin(margin), 0.1])
+    assert float(arcface_loss(np.array([0]), far, scale, margin)) == pytest.approx(-np.log(np.exp(logits[0]) / np.exp(logits).sum()), rel=1e-3)
+
+
+def test_the_arcface_gradient_is_finite_at_cosines_of_plus_and_minus_one():
+    from siamese.model.backend import tf
+    from siamese.model.margin_softmax import arcface_loss
+
+    cosines = tf.Variable(np.array([[1.0, -1.0, 0.3], [-1.0, 1.0, 0.0], [0.5, 0.2, 1.0]], np.float32))
+    with tf.GradientTape() as tape:
+        loss = arcface_loss(np.array([0, 0, 2]), cosines)
+    assert np.isfinite(float(loss)) and np.isfinite(tape.gradient(loss, cosines).numpy()).all()
+
+
+def test_an_arcface_run_embeds_on_the_unit_sphere_and_works_downstream(tiny_data: Path, tmp_path: Path):
+    run_dir = tmp_path / "arcface"
+    run_cli("train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", "2", "--batch-size", "8", "--loss", "arcface", "--represent")
+    run = siamese.load_run(run_dir)
+    assert run.config.loss == "arcface" and run.has_representatives and run.distance == "unit-sphere euclidean"
+    assert np.isfinite(run.history()["loss"]).all()
+    embeddings = run.embed(siamese.load_folder(tiny_data / "test", run.input_shape).images)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
+    assert run_settings(run)["loss"] == "arcface" and run_settings(run)["distance"] == "unit-sphere euclidean"
+
+
+def test_a_run_file_without_a_loss_reads_as_contrastive(tiny_run: Path, tmp_path: Path):
+    import shutil
+
+    old = shutil.copytree(tiny_run, tmp_path / "old")  # a copy: tiny_run is shared by the session
+    info = json.loads((old / "run.json").read_text())
+    info["config"].pop("loss", None)
+    (old / "run.json").write_text(json.dumps(info))
+    run = siamese.load_run(old)
+    assert run.config.loss == "contrastive" and run_settings(run)["loss"] == "contrastive"

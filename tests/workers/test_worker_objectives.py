@@ -1,6 +1,6 @@
 """Every objective on several workers (issue 21): shares of class-balanced batches, a step
-whose gradient is the one-process batch's, triplet and cosface runs of two local workers
-that work downstream, and a --loss that differs between workers refused."""
+whose gradient is the one-process batch's, triplet, contrastive-triplet, cosface and arcface
+runs of two local workers that work downstream, and a --loss that differs between workers refused."""
 
 from __future__ import annotations
 
@@ -15,16 +15,17 @@ import pytest
 
 import siamese
 from helpers import ROOT, run_cli
+from siamese.training.config import LOSSES
 from siamese.training.objective import Objective
 from siamese.workers.cluster import local_addresses
 from siamese.workers.pair_shares import epoch_batches, share
 from tests.workers.test_worker import _finish, _info, _start
 
 TRIPLET, COSFACE = Objective("triplet", True, False), Objective("cosface", True, True)
-CONTRASTIVE = Objective("contrastive", False, False)
+CONTRASTIVE, CONTRASTIVE_TRIPLET = Objective("contrastive", False, False), Objective("contrastive-triplet", True, False)
 
 
-@pytest.mark.parametrize("objective", [TRIPLET, COSFACE, CONTRASTIVE], ids=lambda o: o.loss)
+@pytest.mark.parametrize("objective", [TRIPLET, COSFACE, CONTRASTIVE, CONTRASTIVE_TRIPLET], ids=lambda o: o.loss)
 def test_the_workers_shares_cover_every_batch_once_in_order(objective):
     labels = np.repeat(np.arange(6), [9, 7, 7, 5, 3, 1])
     for global_batch, workers in [(8, 2), (32, 2), (12, 3), (10, 4), (16, 2)]:
@@ -44,16 +45,17 @@ def test_the_workers_shares_cover_every_batch_once_in_order(objective):
 
 # Two replicas (logical CPUs) of one process run the workers' step; the one-process
 # gradient of the same global batch must equal the step's update (SGD, learning rate 1).
-# The triplet check uses a small dense embedding: this network's untrained embeddings lie
-# within float32's rounding of each other (sigmoid outputs near 0.5), where any two ways of
-# computing them differ by more than the check allows; contrastive and cosface use the network.
+# The triplet and contrastive-triplet checks use a small dense embedding: this network's
+# untrained embeddings lie within float32's rounding of each other (sigmoid outputs near
+# 0.5), where any two ways of computing them differ by more than the check allows;
+# contrastive, cosface and arcface use the network.
 GRADIENT_CHECK = r"""
 import sys
 import numpy as np
 from siamese.model.backend import keras, tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from siamese.model.network import TripletLoss
+from siamese.model.network import ContrastiveTripletLoss, TripletLoss
 from siamese.training.config import TrainConfig
 from siamese.training.objective import Built, objective_for
 from siamese.workers.pair_shares import epoch_batches
@@ -64,7 +66,7 @@ class Toy(Built):
         self.objective = objective
         self.trainer = keras.Sequential([keras.Input((12, 16, 3)), keras.layers.Flatten(), keras.layers.Dense(8)])
         self.embedding = self.trainer
-        self._loss = TripletLoss(0.6).call
+        self._loss = (ContrastiveTripletLoss if objective.loss == "contrastive-triplet" else TripletLoss)(0.6).call
 
 rng = np.random.default_rng(0)
 images, labels = rng.random((24, 12, 16, 3), dtype=np.float32), np.repeat(np.arange(4), 6)
@@ -74,7 +76,7 @@ for loss in sys.argv[1:]:
     objective = objective_for(config)
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        built = Toy(objective) if loss == "triplet" else Built(objective, config, (12, 16, 3), 4, compiled=False)
+        built = Toy(objective) if loss in ("triplet", "contrastive-triplet") else Built(objective, config, (12, 16, 3), 4, compiled=False)
         optimizer = keras.optimizers.SGD(1.0)
         optimizer.build(built.trainer.trainable_variables)
     variables = built.trainer.trainable_variables
@@ -97,11 +99,11 @@ for loss in sys.argv[1:]:
 
 def test_the_workers_step_has_the_one_process_gradient_of_the_global_batch():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, "-c", GRADIENT_CHECK, "contrastive", "triplet", "cosface"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-c", GRADIENT_CHECK, *LOSSES], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     rows = [line.split() for line in done.stdout.strip().splitlines()]
-    assert [r[0] for r in rows] == ["contrastive", "triplet", "cosface"]
+    assert [r[0] for r in rows] == list(LOSSES)
     for loss, relative_error, loss_difference in rows:
         assert float(relative_error) < 1e-3 and abs(float(loss_difference)) < 1e-4, (loss, relative_error, loss_difference)
 
@@ -115,23 +117,24 @@ def _two_workers(tiny_data: Path, tmp_path: Path, *extra: str, per_worker: list[
 
 
 @pytest.mark.slow  # two workers train two epochs, then represent, evaluate and probe
-@pytest.mark.parametrize("loss", ["triplet", "cosface"])
-def test_two_workers_train_triplet_and_cosface_runs_that_work_downstream(tiny_data, tmp_path, loss):
+@pytest.mark.parametrize("loss", ["triplet", "contrastive-triplet", "cosface", "arcface"])
+def test_two_workers_train_runs_of_each_balanced_objective_that_work_downstream(tiny_data, tmp_path, loss):
     results = _two_workers(tiny_data, tmp_path, "--epochs", "2", "--loss", loss, "--represent")
     for code, _, err in results:
         assert code == 0, err
     chief = tmp_path / "chief" / "run"
     info = _info(chief)
     assert info["status"] == "complete" and info["config"]["loss"] == loss and info["distribution"]["global_batch_size"] == 8
-    assert info["architecture"][-1].get("normalized", False) == (loss == "cosface")
+    normalized = loss in ("cosface", "arcface")
+    assert info["architecture"][-1].get("normalized", False) == normalized
     run = siamese.load_run(chief)
     assert run.has_representatives and np.isfinite(run.history()["loss"]).all() and run.history()["epoch"].tolist() == [1, 2]
-    assert run.distance == ("unit-sphere euclidean" if loss == "cosface" else "euclidean")
+    assert run.distance == ("unit-sphere euclidean" if normalized else "euclidean")
     report = json.loads(run_cli("evaluate", str(chief), str(tiny_data / "test"), "--unknown", str(tiny_data / "unknown"), "--json").stdout)
     assert 0 <= report["auroc_unknown"] <= 1 and report["n_test"] == sum(1 for _ in (tiny_data / "test").rglob("*.png"))
     probe = json.loads(run_cli("probe", str(chief), str(next((tiny_data / "test").rglob("*.png"))), "--json").stdout)
     assert probe["nearest_class"] in run.class_names
-    if loss == "cosface":
+    if normalized:
         embeddings = run.embed(siamese.load_folder(tiny_data / "test", run.input_shape).images)
         np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
     assert not (tmp_path / "other" / "run").exists()
