@@ -32,7 +32,9 @@ uploaded = st.file_uploader(
     help=f"PNG, JPEG, BMP, TIFF or a .npy thermal frame, up to {widgets.MAX_UPLOAD_BYTES // (1024 * 1024)} MB. It is processed in memory and not stored.",
 )
 if uploaded is None:
-    st.info("Upload a thermal face image to identify it against the run's representatives.")
+    enrolled = len(run.identities) - len(run.class_names)
+    st.info(f"Upload a thermal face image to identify it against the run's {len(run.identities)} people "
+            f"({len(run.class_names)} trained, {enrolled} enrolled on the Gallery page).")
     st.stop()
 name, data = uploaded.name, uploaded.getvalue()
 
