@@ -172,9 +172,9 @@ def find_datasets(roots: tuple[str, ...]) -> list[str]:
     def walk(folder: Path, depth: int) -> None:
         if (folder / RUN_FILE).exists() or (folder.name == "representatives" and (folder.parent / REPRESENTATIVES_FILE).exists()):
             return
-        if _is_dataset(folder):
+        dataset = _is_dataset(folder)
+        if dataset:
             found.append(str(folder))
-            return
         if depth >= DATASET_SEARCH_DEPTH:
             return
         try:
@@ -182,7 +182,11 @@ def find_datasets(roots: tuple[str, ...]) -> list[str]:
         except OSError:
             return
         for child in children:
-            walk(Path(child), depth + 1)
+            # A dataset's class folders (they hold images) are not searched; its other
+            # sub-folders may be datasets of their own (a folder of loose probe images beside
+            # lab_faces/train and lab_faces/test must not hide those two).
+            if not (dataset and _has_images(Path(child))):
+                walk(Path(child), depth + 1)
 
     for root in roots:
         if Path(root).is_dir():

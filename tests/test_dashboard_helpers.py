@@ -157,3 +157,23 @@ def test_palette_choice_is_gray_until_one_is_chosen_then_remembered():
     at.segmented_control(key="palette").set_value("ironbow").run()
     assert at.markdown[0].value == "before: ironbow"  # what every other page reads
     assert at.session_state[widgets.PALETTE_KEY] == "ironbow"
+
+
+def test_datasets_beside_a_folder_of_loose_images_are_found(tmp_path):
+    import roots
+
+    def faces(folder, n=2):
+        folder.mkdir(parents=True)
+        for i in range(n):
+            (folder / f"{i}.png").write_bytes(b"\x89PNG")
+
+    root = tmp_path / "own"
+    for split in ("train", "test"):
+        for person in ("ana", "ben"):
+            faces(root / "lab_faces" / split / person)
+    faces(root / "newcomers" / "zoe")
+    faces(root / "probes")  # loose images: makes the root itself a dataset of one class
+    (root / "lab_faces" / "train" / "ana" / "nested").mkdir()
+    found = [Path(p).relative_to(tmp_path).as_posix() for p in roots.find_datasets.__wrapped__((str(root),))]
+    # the root, and the datasets beside its class folder; class folders are never searched
+    assert found == ["own", "own/lab_faces/test", "own/lab_faces/train", "own/newcomers"]
