@@ -149,7 +149,7 @@ def test_the_train_form_trains_with_the_chosen_objective(dashboard_env: Dashboar
     at.number_input[1].set_value(8)  # batch size
     picker = next(box for box in at.selectbox if box.label == "Objective")
     assert picker.value == siamese.TrainConfig(train_dir="").loss  # the CLI's default
-    assert set(picker.options) >= {"contrastive", "triplet", "contrastive + triplet", "CosFace", "ArcFace"}
+    assert set(picker.options) >= {"contrastive", "triplet", "pairs + triplets", "CosFace", "ArcFace"}
     picker.set_value("contrastive-triplet")
     before = {job.name for job in list_jobs(dashboard_env.runs_dir)}
     at.button[0].click().run()

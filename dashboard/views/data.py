@@ -70,7 +70,7 @@ st.markdown(
     "Copies (never moves) the images into a new folder with `train/` and `test/`, stratified per class "
     "and seeded so it can be repeated. The dataset above is left unchanged."
 )
-with st.form("split"):
+with st.form("split", enter_to_submit=False):  # Enter in a field must not write a split
     cols = st.columns(2)
     test_fraction = cols[0].number_input("Test fraction", min_value=0.05, max_value=0.95, value=0.2, step=0.05)
     seed = cols[1].number_input("Seed", min_value=0, value=0, step=1)

@@ -24,12 +24,12 @@ ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4
 DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
 # Short enough for a fifth of the form (a longer one was cut off: "auto (bfloat16 w"); the help says the rest.
-LOSS_LABELS = {"contrastive": "contrastive", "triplet": "triplet", "contrastive-triplet": "contrastive + triplet", "cosface": "CosFace", "arcface": "ArcFace"}
+LOSS_LABELS = {"contrastive": "contrastive", "triplet": "triplet", "contrastive-triplet": "pairs + triplets", "cosface": "CosFace", "arcface": "ArcFace"}
 PRECISION_LABELS = {"auto": "auto", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
 
 st.title("Train")
 
-with st.form("train"):
+with st.form("train", enter_to_submit=False):  # Enter in a field must not start a training
     st.markdown("A siamese network learns an embedding where photos of one person lie close together.")
     dataset = pickers.dataset_select("Training data", key="train_data", default=pickers.selected_dataset())
     cols = st.columns(5)
@@ -40,7 +40,7 @@ with st.form("train"):
     loss = cols[4].selectbox(
         "Objective", list(LOSSES), index=LOSSES.index(DEFAULTS.loss), format_func=lambda name: LOSS_LABELS[name],
         help="What training optimises. Contrastive: random pairs, the original method. Triplet (batch-all): every triplet of class-balanced batches. "
-             "Contrastive + triplet: on class-balanced batches, the contrastive loss over every two images plus the batch-all triplet loss. "
+             "Pairs + triplets (contrastive-triplet): on class-balanced batches, the contrastive loss over every two images plus the batch-all triplet loss. "
              "CosFace, ArcFace: a margin-based softmax over the training classes (a cosine or an angular margin), embeddings on the unit sphere "
              "(the Margin setting does not apply). "
              "docs/objectives.md compares them on five datasets.",
