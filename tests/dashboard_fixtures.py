@@ -34,7 +34,7 @@ DASHBOARD = ROOT / "dashboard"
 APPTEST_TIMEOUT = 30
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = {"Home": "", "Data": "data", "Train": "train", "Embeddings": "embeddings", "Evaluate": "evaluate", "Probe": "probe", "Compare": "compare"}
+PAGES = {"Home": "", "Data": "data", "Train": "train", "Embeddings": "embeddings", "Evaluate": "evaluate", "Probe": "probe", "Gallery": "gallery", "Compare": "compare"}
 WIDTH = 1280
 # Generous deadlines for every wait on the page: each wait is for a state (a selector, a
 # text, a value), so a fast machine never waits them out; a busy one gets the time it needs.

@@ -225,8 +225,11 @@ def test_every_page_opens_without_exception_and_is_screenshotted(page, server, s
                 page.locator('[data-testid="stAlert"]').first.wait_for()
                 page.locator(".js-plotly-plot").nth(1).wait_for()
                 wait_idle(page)
+        if title == "Gallery":  # every person a card with thumbnails, none broken
+            page.get_by_text("trained", exact=True).first.wait_for()
+            assert page.locator('[data-testid="stImage"] img').count() >= 3
         assert_no_exception(page)
         if title != "Train":
             # Data draws its per-class chart only when the counts differ (the sample data has 24 in every class).
-            assert page.locator(".js-plotly-plot").count() > 0 or title in ("Home", "Probe", "Data"), f"{title} drew no chart"
+            assert page.locator(".js-plotly-plot").count() > 0 or title in ("Home", "Probe", "Data", "Gallery"), f"{title} drew no chart"
         full_page_screenshot(page, screenshots / f"{title.lower()}.png")
