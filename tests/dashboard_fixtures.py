@@ -188,14 +188,23 @@ def browser():
         browser.close()
 
 
-@pytest.fixture()
-def page(browser, server):
-    """A page in a browser context of its own (its own Streamlit session) at 1280x800."""
-    context = browser.new_context(viewport={"width": WIDTH, "height": 800})
+@contextlib.contextmanager
+def browser_page(browser, height: int = 800):
+    """A page in a browser context of its own (its own Streamlit session), WIDTH x ``height``."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": height})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    """A page of its own at 1280x800 on the shared server."""
+    with browser_page(browser) as page:
+        yield page
 
 
 README_SCREENSHOTS = ROOT / "docs" / "screenshots"

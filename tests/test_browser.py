@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, full_page_screenshot, wait_idle
+from dashboard_fixtures import PAGES, TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, browser_page, full_page_screenshot, wait_idle
 from dashboard_fixtures import browse as open_page  # the browser's (dashboard_fixtures.open_page is AppTest's)
 
 import siamese
@@ -27,11 +27,8 @@ TRAINING_SECONDS = 900  # three epochs on the tiny data: under a minute alone, s
 
 @pytest.fixture()
 def page(browser, server):
-    context = browser.new_context(viewport={"width": WIDTH, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
+    with browser_page(browser, height=900) as page:
+        yield page
 
 
 def points(page):

@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from dashboard_fixtures import TIMEOUT_MS, WIDTH, DashboardData, assert_no_exception, running_server, wait_idle
+from dashboard_fixtures import DashboardData, assert_no_exception, browser_page, running_server, wait_idle
 
 from helpers import DEMO_RUN, ROOT, tree_digest
 
@@ -42,11 +42,8 @@ def demo_server(demo_copy: DashboardData, tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture()
 def demo_page(browser, demo_server):
-    context = browser.new_context(viewport={"width": WIDTH, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
+    with browser_page(browser) as page:
+        yield page
 
 
 def go(page, title: str) -> None:
