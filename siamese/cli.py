@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", choices=LOSSES, default=d["loss"],
                    help="training objective (default %(default)s): contrastive (random pairs, the original method), triplet (batch-all triplets in class-balanced batches), "
                         "contrastive-triplet (on class-balanced batches, the contrastive loss over every two images plus the batch-all triplet loss), "
+                        "supcon (the supervised contrastive loss on class-balanced batches, embeddings on the unit sphere; --margin does not apply), "
                         "cosface or arcface (a margin-based softmax over the training classes with a cosine or an angular margin, embeddings on the unit sphere; "
                         "--margin does not apply); docs/objectives.md")
     p.add_argument("--margin", type=arguments.number, default=d["margin"])

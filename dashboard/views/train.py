@@ -24,7 +24,7 @@ ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4
 DEFAULTS = siamese.TrainConfig(train_dir="")  # the form starts from the CLI's defaults
 # Short enough for a fifth of the form (a longer one was cut off: "auto (bfloat16 w"); the help says the rest.
-LOSS_LABELS = {"contrastive": "contrastive", "triplet": "triplet", "contrastive-triplet": "pairs + triplets", "cosface": "CosFace", "arcface": "ArcFace"}
+LOSS_LABELS = {"contrastive": "contrastive", "triplet": "triplet", "contrastive-triplet": "pairs + triplets", "supcon": "SupCon", "cosface": "CosFace", "arcface": "ArcFace"}
 PRECISION_LABELS = {"auto": "auto", "mixed_bfloat16": "mixed bfloat16"}  # others: their own name
 
 st.title("Train")

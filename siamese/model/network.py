@@ -7,7 +7,7 @@ from siamese.errors import SiameseError
 from siamese.model.backend import keras, kernels, tf
 from siamese.model.model_file import check_model_file
 from siamese.scoring.distances import EPSILON
-from siamese.training.config import PRECISIONS, TrainConfig
+from siamese.training.config import FLOAT32_LOSSES, PRECISIONS, TrainConfig
 
 layers, ops = keras.layers, keras.ops
 
@@ -118,6 +118,40 @@ class ContrastiveTripletLoss(TripletLoss):
         return batch_contrastive(labels, distances, self.margin) + super().call(y_true, y_pred)
 
 
+# SupCon's temperature: 0.1, as in Khosla et al. (2020)'s best setting for small batches; measured in docs/objectives.md.
+SUPCON_TEMPERATURE = 0.1
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+class SupervisedContrastiveLoss(keras.losses.Loss):
+    """``supcon``: the supervised contrastive loss (Khosla et al., 2020, L_out) on a
+    class-balanced batch of unit-length embeddings. For each anchor i and each other image p
+    of its class: -log(exp(z_i . z_p / T) / sum over every a != i of exp(z_i . z_a / T)),
+    averaged over i's positives, then over the anchors that have one. One value per batch;
+    ``y_true`` holds each image's class, ``y_pred`` its embedding (on the unit sphere)."""
+
+    def __init__(self, temperature: float = SUPCON_TEMPERATURE, name: str = "supervised_contrastive_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.temperature = float(temperature)
+
+    def call(self, y_true, y_pred):
+        labels = ops.reshape(ops.cast(y_true, "float32"), (-1,))
+        embeddings = ops.cast(y_pred, "float32")
+        itself = ops.eye(ops.shape(labels)[0], dtype="float32")
+        positive = ops.cast(ops.equal(labels[:, None], labels[None, :]), "float32") - itself
+        logits = ops.matmul(embeddings, ops.transpose(embeddings)) / self.temperature
+        # the anchor itself is left out of the denominator: its logit pushed far below the others
+        others = ops.logsumexp(logits - 1e9 * itself, axis=1, keepdims=True)
+        log_prob = logits - others
+        counts = ops.sum(positive, axis=1)
+        per_anchor = -ops.sum(positive * log_prob, axis=1) / ops.maximum(counts, 1.0)
+        has_positive = ops.cast(counts > 0, "float32")
+        return ops.sum(per_anchor * has_positive) / ops.maximum(ops.sum(has_positive), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}
+
+
 @keras.saving.register_keras_serializable(package="siamese")
 def pair_accuracy_in_batch(y_true, y_pred):
     """``pair_accuracy`` over every two images of a batch (the triplet loss's batches of images, not pairs)."""
@@ -191,16 +225,20 @@ def preferred_precision() -> str:
     return "mixed_bfloat16" if cpu.bfloat16 and cpu.onednn else "float32"
 
 
-def resolve_precision(precision: str) -> str:
+def resolve_precision(precision: str, loss: str = "contrastive") -> str:
     """The precision to build a network in: one of ``PRECISIONS``, ``auto`` resolved by
-    ``preferred_precision``.
+    ``preferred_precision``, except for the losses in ``FLOAT32_LOSSES`` (``supcon``: in
+    mixed bfloat16 it collapsed in epoch 1 in every trial, docs/objectives.md), where
+    ``auto`` is float32.
 
     Raises:
         SiameseError: ``precision`` is not one of ``PRECISIONS``.
     """
     if precision not in PRECISIONS:
         raise SiameseError(f"precision {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
-    return preferred_precision() if precision == "auto" else precision
+    if precision != "auto":
+        return precision
+    return "float32" if loss in FLOAT32_LOSSES else preferred_precision()
 
 
 def build_embedding_network(input_shape: Shape, precision: str = "float32", normalized: bool = False) -> keras.Model:

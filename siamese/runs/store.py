@@ -87,7 +87,7 @@ class Run:
     @property
     def distance(self) -> str:
         """How distances are measured: ``euclidean``, or ``unit-sphere euclidean`` for networks
-        that end on the unit sphere (``cosface``, ``arcface``), where d = sqrt(2 - 2 cos) orders pairs as the
+        that end on the unit sphere (``supcon``, ``cosface``, ``arcface``), where d = sqrt(2 - 2 cos) orders pairs as the
         cosine distance does and lies between 0 and 2."""
         layers = self.info.get("architecture") or []
         return "unit-sphere euclidean" if layers and layers[-1].get("normalized") else "euclidean"

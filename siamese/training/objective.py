@@ -13,6 +13,8 @@ their own on ``Built.forward`` and ``Built.batch_loss``), so a new loss is added
 - ``contrastive-triplet``: the same balanced batches; the contrastive loss over every two
   images of the batch (same- and other-class pairs weighted equally) plus the batch-all
   triplet loss.
+- ``supcon``: the same balanced batches; the supervised contrastive loss, embeddings on
+  the unit sphere.
 - ``cosface``, ``arcface``: the same balanced batches; a margin softmax over the training
   classes, embeddings on the unit sphere (``siamese.model.margin_softmax``).
 """
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siamese.training.config import BALANCED_LOSSES, IMAGES_PER_CLASS, NORMALIZED_LOSSES, TrainConfig
+from siamese.training.config import BALANCED_LOSSES, IMAGES_PER_CLASS, MARGIN_SOFTMAX_LOSSES, NORMALIZED_LOSSES, TrainConfig
 from siamese.training.pairs import balanced_batches, make_pairs
 
 # One batch: the image indices of each input (one array for batches of images, two for
@@ -38,6 +40,11 @@ class Objective:
     loss: str
     balanced: bool  # class-balanced batches of images; else batches of pairs
     normalized: bool  # embeddings on the unit sphere (a linear last layer, then L2 normalisation)
+
+    @property
+    def classifier(self) -> bool:
+        """A class layer trained with the embedding (the margin softmaxes)."""
+        return self.loss in MARGIN_SOFTMAX_LOSSES
 
     @property
     def inputs(self) -> int:
@@ -89,6 +96,7 @@ class Built:
         from siamese.model.network import (
             ContrastiveLoss,
             ContrastiveTripletLoss,
+            SupervisedContrastiveLoss,
             TripletLoss,
             build_embedding_network,
             build_siamese,
@@ -99,14 +107,14 @@ class Built:
         self.objective = objective
         self.embedding = build_embedding_network(input_shape, config.precision, objective.normalized)
         self.model = build_siamese(self.embedding)
-        if objective.normalized:
+        if objective.classifier:
             self.trainer = (compile_margin_softmax(self.embedding, n_classes, config.learning_rate, objective.loss) if compiled
                             else MarginSoftmaxTrainer(self.embedding, n_classes, objective.loss))
             self.trainer.classifier.build((None, self.embedding.output_shape[-1]))
             self._loss = self.trainer.loss_value
             return
         if objective.balanced:
-            loss = ContrastiveTripletLoss(config.margin) if objective.loss == "contrastive-triplet" else TripletLoss(config.margin)
+            loss = {"contrastive-triplet": ContrastiveTripletLoss(config.margin), "supcon": SupervisedContrastiveLoss()}.get(objective.loss, TripletLoss(config.margin))
             self.trainer = self.embedding
             if compiled:
                 compile_triplet(self.embedding, config.margin, config.learning_rate, loss)
@@ -125,12 +133,12 @@ class Built:
             distance = self.model(list(inputs), training=training)
             return distance, distance
         embeddings = self.embedding(inputs[0], training=training)
-        if self.objective.normalized:
+        if self.objective.classifier:
             return self.trainer.classifier(embeddings), embeddings
         return embeddings, embeddings
 
     def batch_loss(self, targets, outputs):
-        """The objective's loss of one whole batch (its mean; for triplets, over the batch's triplets; for contrastive-triplet, over its pairs plus over its triplets)."""
+        """The objective's loss of one whole batch (its mean; for triplets, over the batch's triplets; for contrastive-triplet, over its pairs plus over its triplets; for supcon, over its anchors)."""
         return self._loss(targets, outputs)
 
     def judged(self, targets, outputs):

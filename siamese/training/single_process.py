@@ -201,7 +201,7 @@ def _fit(config: TrainConfig, run_dir: Path, data: TrainingData, verbose: int | 
     from siamese.model.backend import keras
     from siamese.model.network import plan_architecture, resolve_precision
 
-    config.precision = resolve_precision(config.precision)
+    config.precision = resolve_precision(config.precision, config.loss)
     keras.utils.set_random_seed(config.seed)
     objective = objective_for(config)
     record = RunRecord(run_dir, new_info(config, data, plan_architecture(data.input_shape, objective.normalized)))

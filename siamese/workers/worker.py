@@ -100,7 +100,7 @@ def train_multiworker(config: TrainConfig, run_dir: str | os.PathLike[str], clus
         # deferred: siamese.model.network imports TensorFlow, which takes seconds to load
         from siamese.model.network import resolve_precision
 
-        config.precision = resolve_precision(config.precision)
+        config.precision = resolve_precision(config.precision, config.loss)
         beat("joining")
         strategy = strategy or multiworker_strategy(timeout)
         loop = _Loop(config, run_dir, data, cluster, strategy, beat, Path(workdir), verbose)

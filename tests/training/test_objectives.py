@@ -194,3 +194,55 @@ def test_a_run_file_without_a_loss_reads_as_contrastive(tiny_run: Path, tmp_path
     (old / "run.json").write_text(json.dumps(info))
     run = siamese.load_run(old)
     assert run.config.loss == "contrastive" and run_settings(run)["loss"] == "contrastive"
+
+
+# --- supcon: the supervised contrastive loss, embeddings on the unit sphere -------------------
+
+def test_the_supervised_contrastive_loss_averages_each_anchors_positives_against_every_other_image():
+    from siamese.model.network import SupervisedContrastiveLoss
+
+    # Three unit vectors, classes 0, 0, 1, temperature 0.5. Anchor 0's one positive is image 1
+    # (cosine 0.6) against images 1 and 2 (cosine 0); anchor 1's is image 0 against 0 and 2
+    # (cosine 0.8); anchor 2 has no positive and is left out.
+    embeddings = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], np.float32)
+    t = 0.5
+    first = -np.log(np.exp(0.6 / t) / (np.exp(0.6 / t) + np.exp(0.0 / t)))
+    second = -np.log(np.exp(0.6 / t) / (np.exp(0.6 / t) + np.exp(0.8 / t)))
+    loss = float(SupervisedContrastiveLoss(temperature=t)(np.array([0, 0, 1], np.float32), embeddings))
+    assert loss == pytest.approx((first + second) / 2, rel=1e-4)
+    # Classes apart on the sphere cost less than classes mixed.
+    apart = np.array([[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]], np.float32)
+    assert float(SupervisedContrastiveLoss(temperature=t)(np.array([0, 0, 1], np.float32), apart)) < loss
+
+
+@pytest.mark.parametrize("spread", [1.0, 0.0], ids=["spread", "collapsed"])
+def test_the_supervised_contrastive_gradient_is_finite_even_for_collapsed_embeddings(spread):
+    from siamese.model.backend import tf
+    from siamese.model.network import SupervisedContrastiveLoss
+
+    raw = tf.Variable(spread * np.random.default_rng(0).normal(size=(8, 5)).astype(np.float32) + 0.5)
+    with tf.GradientTape() as tape:
+        loss = SupervisedContrastiveLoss()(np.repeat(np.arange(4), 2).astype(np.float32), tf.math.l2_normalize(raw, axis=1))
+    assert np.isfinite(float(loss)) and np.isfinite(tape.gradient(loss, raw).numpy()).all()
+
+
+def test_a_supcon_run_trains_in_float32_on_the_unit_sphere_and_works_downstream(tiny_data: Path, tmp_path: Path):
+    run_dir = tmp_path / "supcon"
+    run_cli("train", str(tiny_data / "train"), "--out", str(run_dir), "--epochs", "2", "--batch-size", "8", "--loss", "supcon", "--represent")
+    run = siamese.load_run(run_dir)
+    # --precision auto is float32 for supcon whatever the CPU: in mixed bfloat16 it collapsed.
+    assert run.config.loss == "supcon" and run.config.precision == "float32" and run.has_representatives
+    assert run.distance == "unit-sphere euclidean" and np.isfinite(run.history()["loss"]).all()
+    embeddings = run.embed(siamese.load_folder(tiny_data / "test", run.input_shape).images)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
+    probe = json.loads(run_cli("probe", str(run_dir), str(sorted((tiny_data / "test").rglob("*.png"))[0]), "--json").stdout)
+    assert probe["nearest_class"] in run.class_names and 0 <= probe["distance"] <= 2.0 + 1e-6
+    assert 0 <= siamese.evaluate(run, tiny_data / "test", tiny_data / "unknown").metrics()["auroc_unknown"] <= 1
+    assert run_settings(run)["loss"] == "supcon" and run_settings(run)["distance"] == "unit-sphere euclidean"
+
+
+def test_supcon_in_mixed_bfloat16_is_refused_in_a_sentence(tiny_data: Path, tmp_path: Path):
+    done = run_cli("train", str(tiny_data / "train"), "--out", str(tmp_path / "run"), "--loss", "supcon", "--precision", "mixed_bfloat16", check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "precision 'mixed_bfloat16' is not valid; use float32 or auto with the supcon loss" in done.stderr
+    assert not (tmp_path / "run").exists()

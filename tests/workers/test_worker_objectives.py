@@ -45,7 +45,7 @@ def test_the_workers_shares_cover_every_batch_once_in_order(objective):
 
 # Two replicas (logical CPUs) of one process run the workers' step; the one-process
 # gradient of the same global batch must equal the step's update (SGD, learning rate 1).
-# The triplet and contrastive-triplet checks use a small dense embedding: this network's
+# The triplet, contrastive-triplet and supcon checks use a small dense embedding: this network's
 # untrained embeddings lie within float32's rounding of each other (sigmoid outputs near
 # 0.5), where any two ways of computing them differ by more than the check allows;
 # contrastive, cosface and arcface use the network.
@@ -55,7 +55,7 @@ import numpy as np
 from siamese.model.backend import keras, tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from siamese.model.network import ContrastiveTripletLoss, TripletLoss
+from siamese.model.network import ContrastiveTripletLoss, SupervisedContrastiveLoss, TripletLoss
 from siamese.training.config import TrainConfig
 from siamese.training.objective import Built, objective_for
 from siamese.workers.pair_shares import epoch_batches
@@ -64,9 +64,11 @@ from siamese.workers.steps import make_step, share_dataset
 class Toy(Built):
     def __init__(self, objective):
         self.objective = objective
-        self.trainer = keras.Sequential([keras.Input((12, 16, 3)), keras.layers.Flatten(), keras.layers.Dense(8)])
+        ends = [keras.layers.UnitNormalization()] if objective.normalized else []
+        self.trainer = keras.Sequential([keras.Input((12, 16, 3)), keras.layers.Flatten(), keras.layers.Dense(8), *ends])
         self.embedding = self.trainer
-        self._loss = (ContrastiveTripletLoss if objective.loss == "contrastive-triplet" else TripletLoss)(0.6).call
+        losses = {"contrastive-triplet": ContrastiveTripletLoss(0.6), "supcon": SupervisedContrastiveLoss()}
+        self._loss = losses.get(objective.loss, TripletLoss(0.6)).call
 
 rng = np.random.default_rng(0)
 images, labels = rng.random((24, 12, 16, 3), dtype=np.float32), np.repeat(np.arange(4), 6)
@@ -76,7 +78,7 @@ for loss in sys.argv[1:]:
     objective = objective_for(config)
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        built = Toy(objective) if loss in ("triplet", "contrastive-triplet") else Built(objective, config, (12, 16, 3), 4, compiled=False)
+        built = Toy(objective) if loss in ("triplet", "contrastive-triplet", "supcon") else Built(objective, config, (12, 16, 3), 4, compiled=False)
         optimizer = keras.optimizers.SGD(1.0)
         optimizer.build(built.trainer.trainable_variables)
     variables = built.trainer.trainable_variables
@@ -117,7 +119,7 @@ def _two_workers(tiny_data: Path, tmp_path: Path, *extra: str, per_worker: list[
 
 
 @pytest.mark.slow  # two workers train two epochs, then represent, evaluate and probe
-@pytest.mark.parametrize("loss", ["triplet", "contrastive-triplet", "cosface", "arcface"])
+@pytest.mark.parametrize("loss", ["triplet", "contrastive-triplet", "supcon", "cosface", "arcface"])
 def test_two_workers_train_runs_of_each_balanced_objective_that_work_downstream(tiny_data, tmp_path, loss):
     results = _two_workers(tiny_data, tmp_path, "--epochs", "2", "--loss", loss, "--represent")
     for code, _, err in results:
@@ -125,7 +127,7 @@ def test_two_workers_train_runs_of_each_balanced_objective_that_work_downstream(
     chief = tmp_path / "chief" / "run"
     info = _info(chief)
     assert info["status"] == "complete" and info["config"]["loss"] == loss and info["distribution"]["global_batch_size"] == 8
-    normalized = loss in ("cosface", "arcface")
+    normalized = loss in ("supcon", "cosface", "arcface")
     assert info["architecture"][-1].get("normalized", False) == normalized
     run = siamese.load_run(chief)
     assert run.has_representatives and np.isfinite(run.history()["loss"]).all() and run.history()["epoch"].tolist() == [1, 2]
