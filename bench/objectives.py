@@ -18,6 +18,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -73,6 +74,14 @@ def datasets(work: Path) -> dict[str, dict[str, Path]]:
     return found
 
 
+def _status(run_dir: Path) -> str | None:
+    """A run folder's ``status`` in its run.json (``complete`` once training ended), or None."""
+    try:
+        return json.loads((run_dir / "run.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return None
+
+
 def measure(run_dir: Path, ds: dict[str, Path]) -> dict:
     import siamese
 
@@ -108,7 +117,9 @@ def main() -> None:
                     continue
                 run_dir = args.out / "runs" / f"{name}-{loss}-{seed}"
                 started = time.monotonic()
-                if not (run_dir / "run.json").exists():
+                if run_dir.exists() and _status(run_dir) != "complete":
+                    shutil.rmtree(run_dir)  # a run this bench started and was stopped: trained again, never measured half-done
+                if not run_dir.exists():
                     config = siamese.TrainConfig(train_dir=str(found[name]["train"]), epochs=EPOCHS[name], seed=seed, loss=loss,
                                                  learning_rate=LEARNING_RATES.get(loss, siamese.TrainConfig.learning_rate))
                     siamese.train(config, run_dir, verbose=0)

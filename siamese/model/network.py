@@ -228,7 +228,7 @@ def preferred_precision() -> str:
 def resolve_precision(precision: str, loss: str = "contrastive") -> str:
     """The precision to build a network in: one of ``PRECISIONS``, ``auto`` resolved by
     ``preferred_precision``, except for the losses in ``FLOAT32_LOSSES`` (``supcon``: in
-    mixed bfloat16 it collapsed in epoch 1 in every trial, docs/objectives.md), where
+    mixed bfloat16 it collapsed in epoch 1 in both trials, docs/objectives.md), where
     ``auto`` is float32.
 
     Raises:

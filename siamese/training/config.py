@@ -30,7 +30,7 @@ BALANCED_LOSSES = ("triplet", "contrastive-triplet", "supcon", "cosface", "arcfa
 NORMALIZED_LOSSES = ("supcon", "cosface", "arcface")  # embeddings on the unit sphere
 MARGIN_SOFTMAX_LOSSES = ("cosface", "arcface")  # a class layer trained with the embedding, dropped after training
 # Trained in float32 whatever the CPU (``--precision auto``; mixed_bfloat16 is refused): the
-# supervised contrastive loss collapsed in mixed bfloat16 in every trial (docs/objectives.md).
+# supervised contrastive loss collapsed in mixed bfloat16 in both trials (docs/objectives.md).
 FLOAT32_LOSSES = ("supcon",)
 IMAGES_PER_CLASS = 4
 
@@ -82,7 +82,7 @@ class TrainConfig:
             (self.loss in LOSSES, "loss", self.loss, " or ".join(LOSSES)),
             (self.precision in PRECISIONS, "precision", self.precision, ", ".join(PRECISIONS[:-1]) + " or " + PRECISIONS[-1]),
             (not (self.loss in FLOAT32_LOSSES and self.precision == "mixed_bfloat16"), "precision", self.precision,
-             f"float32 or auto with the {self.loss} loss (in mixed bfloat16 it collapsed in every trial)"),
+             f"float32 or auto with the {self.loss} loss (in mixed bfloat16 its training collapsed)"),
             (0 <= self.calibration_split < 0.5, "calibration split", self.calibration_split, "a fraction from 0 (off) to below 0.5 such as 0.15"),
             (self.validation_split + self.calibration_split < 0.9, "validation plus calibration split", self.validation_split + self.calibration_split,
              "fractions that leave most images for training (together below 0.9)"),
