@@ -86,10 +86,17 @@ def measure(run_dir: Path, ds: dict[str, Path]) -> dict:
     import siamese
 
     run = siamese.load_run(run_dir)
-    m = siamese.evaluate(run, ds["test"], ds["unknown"]).metrics()
+    evaluation = siamese.evaluate(run, ds["test"], ds["unknown"])
+    m = evaluation.metrics()
     history = run.history()
     seconds = float(history["seconds"].iloc[-1]) / len(history)
-    return {k: m.get(k) for k in ("identified_rate", "false_reject_rate", "rejection_rate", "auroc_unknown")} | {"seconds_per_epoch": seconds}
+    # The embedding's share apart from the threshold's: strangers rejected at the threshold
+    # that rejects 5% of the test set's own known images (a threshold chosen on the test set,
+    # so not one a user has; the calibrated threshold is chosen on held-out training images).
+    known, unknown = evaluation.known()[1], evaluation.unknown()[1]
+    at_five = float(np.quantile(known, 0.95))
+    return {k: m.get(k) for k in ("identified_rate", "false_reject_rate", "rejection_rate", "auroc_unknown")} | {
+        "seconds_per_epoch": seconds, "rejected_at_test_5pct": float(np.mean(unknown >= at_five))}
 
 
 def main() -> None:
@@ -135,8 +142,8 @@ def main() -> None:
 
 def print_table(results: list[dict]) -> None:
     """Mean over seeds per dataset and loss, each seed's AUROC in brackets."""
-    print("| data | objective | seeds | AUROC (each seed) | strangers rejected | known rejected | identified | s/epoch |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| data | objective | seeds | AUROC (each seed) | strangers rejected | known rejected | identified | s/epoch | rejected at 5% of test known |")
+    print("|---|---|---|---|---|---|---|---|---|")
     keys = sorted({(r["dataset"], r["loss"]) for r in results}, key=lambda k: (list(EPOCHS).index(k[0]), k[1]))
     for name, loss in keys:
         rows = [r for r in results if r["dataset"] == name and r["loss"] == loss]
@@ -144,9 +151,10 @@ def print_table(results: list[dict]) -> None:
         def mean(column: str, rows: list[dict] = rows) -> float:
             return float(np.mean([r[column] for r in rows]))
 
+        at_five = f"{mean('rejected_at_test_5pct'):.1%}" if all("rejected_at_test_5pct" in r for r in rows) else "-"
         each = ", ".join(f"{r['auroc_unknown']:.3f}" for r in sorted(rows, key=lambda r: r["seed"]))
         print(f"| {name} | {loss} | {len(rows)} | {mean('auroc_unknown'):.3f} ({each}) | {mean('rejection_rate'):.1%} | "
-              f"{mean('false_reject_rate'):.1%} | {mean('identified_rate'):.1%} | {mean('seconds_per_epoch'):.2f} |")
+              f"{mean('false_reject_rate'):.1%} | {mean('identified_rate'):.1%} | {mean('seconds_per_epoch'):.2f} | {at_five} |")
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ def test_the_train_form_trains_with_the_chosen_objective(dashboard_env: Dashboar
     at.number_input[1].set_value(8)  # batch size
     picker = next(box for box in at.selectbox if box.label == "Objective")
     assert picker.value == siamese.TrainConfig(train_dir="").loss  # the CLI's default
-    assert set(picker.options) >= {"contrastive", "triplet", "pairs + triplets", "CosFace", "ArcFace"}
+    assert set(picker.options) >= {"contrastive", "triplet", "pairs + triplets", "SupCon", "CosFace", "ArcFace"}
     picker.set_value("contrastive-triplet")
     before = {job.name for job in list_jobs(dashboard_env.runs_dir)}
     at.button[0].click().run()
@@ -160,6 +160,18 @@ def test_the_train_form_trains_with_the_chosen_objective(dashboard_env: Dashboar
                TRAINING_DEADLINE, "the training did not finish")
     run = next(j for j in list_jobs(dashboard_env.runs_dir) if j.name == job.name).run()
     assert run.status == "complete" and run.config.loss == "contrastive-triplet", job.log_tail()
+
+
+def test_supcon_in_mixed_bfloat16_is_refused_on_the_form_and_nothing_starts(dashboard_env: DashboardData):
+    at = open_page("train.py")
+    at.selectbox(key="train_data").set_value(str((dashboard_env.data / "train").resolve()))
+    next(box for box in at.selectbox if box.label == "Objective").set_value("supcon")
+    next(box for box in at.selectbox if box.label == "Precision").set_value("mixed_bfloat16")
+    before = {job.name for job in list_jobs(dashboard_env.runs_dir)}
+    at.button[0].click().run()
+    assert not crashed(at) and [e.value for e in at.error] == [
+        "precision 'mixed_bfloat16' is not valid; use float32 or auto with the supcon loss (in mixed bfloat16 its training collapsed)"]
+    assert {job.name for job in list_jobs(dashboard_env.runs_dir)} == before
 
 
 def test_embeddings_injected_selection_shows_images_and_a_map_is_cached(dashboard_env: DashboardData, monkeypatch):
