@@ -1,6 +1,6 @@
 """Training objectives, measured: each loss x seeds x datasets, as a new user runs them.
 
-    python -m bench.objectives [--out DIR] [--seeds 0 1] [--losses contrastive triplet contrastive-triplet cosface arcface] [--datasets ...]
+    python -m bench.objectives [--out DIR] [--seeds 0 1] [--lr RATE] [--losses contrastive triplet contrastive-triplet supcon cosface arcface] [--datasets ...]
 
 For each dataset, loss and seed: ``train`` with the defaults (only the loss and the
 seed change, and the learning rate of a loss in ``LEARNING_RATES``), ``represent`` with the defaults (its calibrated threshold), ``evaluate``
@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--losses", nargs="+", default=["contrastive", "triplet", "cosface"], choices=list(LOSSES))
     parser.add_argument("--datasets", nargs="+", default=list(EPOCHS), choices=list(EPOCHS))
+    parser.add_argument("--lr", type=float, default=None, help="one learning rate for every loss (default: LEARNING_RATES, else TrainConfig's)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import siamese
@@ -128,7 +129,7 @@ def main() -> None:
                     shutil.rmtree(run_dir)  # a run this bench started and was stopped: trained again, never measured half-done
                 if not run_dir.exists():
                     config = siamese.TrainConfig(train_dir=str(found[name]["train"]), epochs=EPOCHS[name], seed=seed, loss=loss,
-                                                 learning_rate=LEARNING_RATES.get(loss, siamese.TrainConfig.learning_rate))
+                                                 learning_rate=args.lr or LEARNING_RATES.get(loss, siamese.TrainConfig.learning_rate))
                     siamese.train(config, run_dir, verbose=0)
                 siamese.represent(siamese.load_run(run_dir), seed=seed)
                 row = {"dataset": name, "loss": loss, "seed": seed, **measure(run_dir, found[name])}

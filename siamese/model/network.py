@@ -118,7 +118,7 @@ class ContrastiveTripletLoss(TripletLoss):
         return batch_contrastive(labels, distances, self.margin) + super().call(y_true, y_pred)
 
 
-# SupCon's temperature: 0.1, as in Khosla et al. (2020)'s best setting for small batches; measured in docs/objectives.md.
+# SupCon's temperature: 0.1, the value Khosla et al. (2020) found best; 0.5 measured worse here (docs/objectives.md).
 SUPCON_TEMPERATURE = 0.1
 
 
@@ -276,7 +276,7 @@ def build_embedding_network(input_shape: Shape, precision: str = "float32", norm
 
 
 def is_normalized(embedding: keras.Model) -> bool:
-    """Whether an embedding network ends on the unit sphere (trained with ``cosface`` or ``arcface``)."""
+    """Whether an embedding network ends on the unit sphere (trained with ``supcon``, ``cosface`` or ``arcface``)."""
     return any(isinstance(layer, layers.UnitNormalization) for layer in embedding.layers)
 
 
