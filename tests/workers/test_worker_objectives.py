@@ -1,6 +1,7 @@
 """Every objective on several workers (issue 21): shares of class-balanced batches, a step
-whose gradient is the one-process batch's, triplet, contrastive-triplet, cosface and arcface
-runs of two local workers that work downstream, and a --loss that differs between workers refused."""
+whose gradient is the one-process batch's, a checkpoint to resume from that holds every trained
+weight, triplet, contrastive-triplet, supcon, cosface and arcface runs of two local workers that
+work downstream, and a --loss that differs between workers refused."""
 
 from __future__ import annotations
 
@@ -108,6 +109,30 @@ def test_the_workers_step_has_the_one_process_gradient_of_the_global_batch():
     assert [r[0] for r in rows] == list(LOSSES)
     for loss, relative_error, loss_difference in rows:
         assert float(relative_error) < 1e-3 and abs(float(loss_difference)) < 1e-4, (loss, relative_error, loss_difference)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_the_checkpoint_a_killed_worker_run_resumes_from_holds_every_trained_weight(loss, tmp_path):
+    """What a restarted run restores (siamese.workers.worker: the trainer and the optimizer)
+    holds every weight the objective trains, the margin softmaxes' class layer included."""
+    from siamese.model.backend import keras, tf
+    from siamese.training.config import TrainConfig
+    from siamese.training.objective import Built, objective_for
+
+    config = TrainConfig(train_dir="-", loss=loss, precision="float32")
+    built = Built(objective_for(config), config, (12, 16, 3), 3, compiled=False)
+    optimizer = keras.optimizers.Adam(0.001)
+    optimizer.build(built.trainer.trainable_variables)
+    checkpoint = tf.train.Checkpoint(model=built.trainer, optimizer=optimizer)
+    saved = checkpoint.save(str(tmp_path / "ckpt"))
+    trained = [w.numpy().copy() for w in built.trainer.weights]
+    if objective_for(config).classifier:
+        assert any(w.path.startswith(built.trainer.classifier.name + "/") for w in built.trainer.weights)  # the class layer
+    for w in built.trainer.weights:
+        w.assign(w.numpy() + 1.0)
+    checkpoint.restore(saved).assert_existing_objects_matched()
+    for before, w in zip(trained, built.trainer.weights):
+        np.testing.assert_array_equal(before, w.numpy(), err_msg=w.path)
 
 
 def _two_workers(tiny_data: Path, tmp_path: Path, *extra: str, per_worker: list[tuple[str, ...]] | None = None) -> list[tuple[int, str, str]]:
