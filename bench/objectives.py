@@ -3,7 +3,7 @@
     python -m bench.objectives [--out DIR] [--seeds 0 1] [--lr RATE] [--losses contrastive triplet contrastive-triplet supcon cosface arcface] [--datasets ...]
 
 For each dataset, loss and seed: ``train`` with the defaults (only the loss and the
-seed change, and the learning rate of a loss in ``LEARNING_RATES``), ``represent`` with the defaults (its calibrated threshold), ``evaluate``
+seed change; each loss trains at its own default learning rate unless ``--lr`` is given), ``represent`` with the defaults (its calibrated threshold), ``evaluate``
 the test images against the unknown ones. Datasets: the sample thermal faces with their
 strangers; the same people with near twins as the only strangers; scikit-learn's digits
 (0-6 known, 7-9 unknown, 32x32); Fashion-MNIST (Debian package ``dataset-fashion-mnist``,
@@ -32,8 +32,6 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 # 6 shirt, 7 sneaker, 8 bag, 9 ankle boot. Two choices of unknown classes: the issue's
 # first (boots, bags, sneakers: look-alikes of sandals) and one with look-alike tops.
 FASHION_UNKNOWN = {"fashion-a": (7, 8, 9), "fashion-b": (2, 4, 6)}
-# Learning rates other than the default, per loss: supcon measured 0.001 against the default 0.004 (docs/objectives.md).
-LEARNING_RATES = {"supcon": 0.001}
 EPOCHS = {"thermal": 40, "twins": 40, "digits": 15, "fashion-a": 15, "fashion-b": 15}
 
 
@@ -105,7 +103,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--losses", nargs="+", default=["contrastive", "triplet", "cosface"], choices=list(LOSSES))
     parser.add_argument("--datasets", nargs="+", default=list(EPOCHS), choices=list(EPOCHS))
-    parser.add_argument("--lr", type=float, default=None, help="one learning rate for every loss (default: LEARNING_RATES, else TrainConfig's)")
+    parser.add_argument("--lr", type=float, default=None, help="one learning rate for every loss (default: each loss's own, as train's)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import siamese
@@ -129,7 +127,7 @@ def main() -> None:
                     shutil.rmtree(run_dir)  # a run this bench started and was stopped: trained again, never measured half-done
                 if not run_dir.exists():
                     config = siamese.TrainConfig(train_dir=str(found[name]["train"]), epochs=EPOCHS[name], seed=seed, loss=loss,
-                                                 learning_rate=args.lr or LEARNING_RATES.get(loss, siamese.TrainConfig.learning_rate))
+                                                 learning_rate=args.lr)
                     siamese.train(config, run_dir, verbose=0)
                 siamese.represent(siamese.load_run(run_dir), seed=seed)
                 row = {"dataset": name, "loss": loss, "seed": seed, **measure(run_dir, found[name])}

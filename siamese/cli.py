@@ -28,7 +28,7 @@ from siamese.scoring.neighbours import nearest_training_images, training_set
 from siamese.scoring.probe import probe
 from siamese.scoring.raw_pixel_baseline import raw_pixel_accuracy
 from siamese.scoring.rules import RULES
-from siamese.training.config import LOSSES, PRECISIONS, USER_SETTINGS, TrainConfig
+from siamese.training.config import DEFAULT_LEARNING_RATE, LOSS_LEARNING_RATES, LOSSES, PRECISIONS, USER_SETTINGS, TrainConfig
 from siamese.training.single_process import STRATEGIES, make_strategy, train
 from siamese.workers.supervisor import train_on_workers
 from siamese.workers.worker import DEFAULT_TIMEOUT
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "--margin does not apply); docs/objectives.md")
     p.add_argument("--margin", type=arguments.number, default=d["margin"])
     p.add_argument("--lr", dest="learning_rate", type=arguments.number, default=d["learning_rate"],
-                   help="Adam learning rate (the original used 0.0008 at batch 5; see README)")
+                   help=f"Adam learning rate (default {DEFAULT_LEARNING_RATE}, {LOSS_LEARNING_RATES['supcon']} for supcon; the original used 0.0008 at batch 5; see README)")
     p.add_argument("--input-shape", type=arguments.shape, default=d["input_shape"], help="H,W,C; default: the first image's")
     p.add_argument("--val-dir", type=Path, default=d["val_dir"])
     p.add_argument("--precision", choices=PRECISIONS, default=d["precision"],

@@ -327,7 +327,9 @@ def test_train_form_starts_from_the_command_line_defaults(dashboard_env: Dashboa
     at = open_page("train.py")
     defaults = siamese.TrainConfig(train_dir="")
     values = [n.value for n in at.number_input]
-    assert values[:4] == [defaults.epochs, defaults.batch_size, defaults.margin, defaults.learning_rate]
+    # The learning rate is blank: the chosen objective's own, as the command line's without --lr.
+    assert values[:4] == [defaults.epochs, defaults.batch_size, defaults.margin, None]
+    assert "0.004" in at.number_input[3].help and "SupCon: 0.001" in at.number_input[3].help
     assert any(s.label == "Precision" and s.value == "auto" for s in at.selectbox)
 
 

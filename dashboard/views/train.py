@@ -18,7 +18,7 @@ import thermal_views
 import siamese
 from siamese.data.folders import parse_shape
 from siamese.runs.jobs import ACTIVE_STATES, Job, cancel_training, list_jobs, start_training, unique_run_name
-from siamese.training.config import LOSSES, PRECISIONS
+from siamese.training.config import DEFAULT_LEARNING_RATE, LOSSES, PRECISIONS, default_learning_rate
 
 ACTIVE = ACTIVE_STATES
 SHOWN_JOBS = 4
@@ -36,13 +36,15 @@ with st.form("train", enter_to_submit=False):  # Enter in a field must not start
     epochs = cols[0].number_input("Epochs", min_value=1, max_value=1000, value=DEFAULTS.epochs, step=1)
     batch_size = cols[1].number_input("Batch size", min_value=2, max_value=4096, value=DEFAULTS.batch_size, step=1)
     margin = cols[2].number_input("Margin", min_value=0.01, max_value=10.0, value=DEFAULTS.margin, step=0.05, format="%.2f", help="Different-person pairs are pushed at least this far apart.")
-    learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=DEFAULTS.learning_rate, step=0.0001, format="%.5f")
+    learning_rate = cols[3].number_input("Learning rate", min_value=0.00001, max_value=0.5, value=None, step=0.0001, format="%.5f",
+                                         placeholder="auto",
+                                         help=f"Blank (auto): the objective's own, {DEFAULT_LEARNING_RATE}; SupCon: {default_learning_rate('supcon')}, which measured better for it.")
     loss = cols[4].selectbox(
         "Objective", list(LOSSES), index=LOSSES.index(DEFAULTS.loss), format_func=lambda name: LOSS_LABELS[name],
         help="What training optimises. Contrastive: random pairs, the original method. Triplet (batch-all): every triplet of class-balanced batches. "
              "Pairs + triplets (contrastive-triplet): on class-balanced batches, the contrastive loss over every two images plus the batch-all triplet loss. "
              "SupCon: the supervised contrastive loss on class-balanced batches, embeddings on the unit sphere, trained in float32 "
-             "(measured with learning rate 0.001; the Margin setting does not apply). "
+             "(the Margin setting does not apply). "
              "CosFace, ArcFace: a margin-based softmax over the training classes (a cosine or an angular margin), embeddings on the unit sphere "
              "(the Margin setting does not apply). "
              "docs/objectives.md compares them on five datasets.",
@@ -81,7 +83,7 @@ if start:
             raise siamese.SiameseError("no dataset found; put a folder with one sub-folder of images per class under sample_data/ or runs/")
         config = siamese.TrainConfig(
             train_dir=str(dataset), epochs=int(epochs), batch_size=int(batch_size), margin=float(margin),
-            learning_rate=float(learning_rate), input_shape=list(parse_shape(input_shape)) if input_shape.strip() else None,
+            learning_rate=None if learning_rate is None else float(learning_rate), input_shape=list(parse_shape(input_shape)) if input_shape.strip() else None,
             seed=int(seed), validation_split=float(validation_split), calibration_split=float(calibration_split), augment=bool(augment), precision=precision, loss=loss,
             **thermal_views.pixel_settings(pixel_inputs),
         )

@@ -33,6 +33,15 @@ MARGIN_SOFTMAX_LOSSES = ("cosface", "arcface")  # a class layer trained with the
 # supervised contrastive loss collapsed in mixed bfloat16 in both trials (docs/objectives.md).
 FLOAT32_LOSSES = ("supcon",)
 IMAGES_PER_CLASS = 4
+# Adam's learning rate when none is given: DEFAULT_LEARNING_RATE, or the loss's own where it
+# measured better (supcon: 0.001 against 0.004 on all five datasets, docs/objectives.md).
+DEFAULT_LEARNING_RATE = 0.004
+LOSS_LEARNING_RATES = {"supcon": 0.001}
+
+
+def default_learning_rate(loss: str) -> float:
+    """The learning rate ``loss`` trains with when none is given."""
+    return LOSS_LEARNING_RATES.get(loss, DEFAULT_LEARNING_RATE)
 
 # The settings a user chooses (command-line options, the dashboard's form); training
 # fills in the other fields (classes, fingerprint, image counts).
@@ -51,7 +60,7 @@ class TrainConfig:
     epochs: int = 40
     batch_size: int = 32
     margin: float = 0.6
-    learning_rate: float = 0.004
+    learning_rate: float | None = None  # None: the loss's own (default_learning_rate), filled in at once
     input_shape: list[int] | None = None
     seed: int = 0
     validation_split: float = 0.0
@@ -70,6 +79,10 @@ class TrainConfig:
     n_train: int = 0
     n_validation: int = 0
     n_calibration: int = 0
+
+    def __post_init__(self):
+        if self.learning_rate is None:
+            self.learning_rate = default_learning_rate(self.loss)
 
     def validate(self) -> None:
         """Raise SiameseError naming the first option with a bad value."""

@@ -42,3 +42,12 @@ def test_user_settings_are_fields_and_the_rest_is_filled_in_by_training():
     names = [f.name for f in fields(TrainConfig)]
     assert set(USER_SETTINGS) <= set(names)
     assert set(names) - set(USER_SETTINGS) == {"class_names", "data_fingerprint", "n_train", "n_validation", "n_calibration"}
+
+
+def test_the_learning_rate_is_the_losss_own_unless_given():
+    from siamese.training.config import DEFAULT_LEARNING_RATE
+
+    assert TrainConfig(train_dir="d").learning_rate == DEFAULT_LEARNING_RATE == 0.004
+    assert TrainConfig(train_dir="d", loss="supcon").learning_rate == 0.001  # measured better for it (docs/objectives.md)
+    assert TrainConfig(train_dir="d", loss="supcon", learning_rate=0.004).learning_rate == 0.004  # a given rate stands
+    assert TrainConfig(train_dir="d", loss="cosface").learning_rate == DEFAULT_LEARNING_RATE

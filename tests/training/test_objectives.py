@@ -232,6 +232,7 @@ def test_a_supcon_run_trains_in_float32_on_the_unit_sphere_and_works_downstream(
     run = siamese.load_run(run_dir)
     # --precision auto is float32 for supcon whatever the CPU: in mixed bfloat16 it collapsed.
     assert run.config.loss == "supcon" and run.config.precision == "float32" and run.has_representatives
+    assert run.config.learning_rate == 0.001  # supcon's own default (no --lr given)
     assert run.distance == "unit-sphere euclidean" and np.isfinite(run.history()["loss"]).all()
     embeddings = run.embed(siamese.load_folder(tiny_data / "test", run.input_shape).images)
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
