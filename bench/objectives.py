@@ -73,10 +73,13 @@ def datasets(work: Path) -> dict[str, dict[str, Path]]:
 
 
 def _status(run_dir: Path) -> str | None:
-    """A run folder's ``status`` in its run.json (``complete`` once training ended), or None."""
+    """A run folder's status (``Run.status``: ``complete`` once training ended, ``failed`` when
+    its process died), or None when it is not a run."""
+    import siamese
+
     try:
-        return json.loads((run_dir / "run.json").read_text()).get("status")
-    except (OSError, ValueError):
+        return siamese.load_run(run_dir).status
+    except siamese.SiameseError:
         return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from bench.objectives import _status, print_table
@@ -21,9 +22,11 @@ def test_the_table_gives_the_mean_and_each_seed_and_the_test_set_column_only_whe
     assert lines[3] == "| digits | contrastive | 1 | 0.970 (0.970) | 50.0% | 5.0% | 90.0% | 1.00 | - |"  # measured before the column existed
 
 
-def test_a_run_is_complete_only_when_its_run_file_says_so(tmp_path: Path):
-    assert _status(tmp_path / "missing") is None
-    (tmp_path / "run.json").write_text(json.dumps({"status": "running"}))
-    assert _status(tmp_path) == "running"  # stopped mid-training: the bench trains it again
-    (tmp_path / "run.json").write_text("{not json")
-    assert _status(tmp_path) is None
+def test_only_a_complete_run_is_measured_again_without_training(tiny_run: Path, tmp_path: Path):
+    run = shutil.copytree(tiny_run, tmp_path / "run")  # a copy: tiny_run is shared by the session
+    assert _status(run) == "complete"
+    info = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**info, "status": "running", "pid": 2**22 + 1}))
+    assert _status(run) == "failed"  # stopped mid-training, its process gone: the bench trains it again
+    (run / "run.json").write_text("{not json")
+    assert _status(run) is None and _status(tmp_path / "missing") is None

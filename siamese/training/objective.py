@@ -114,7 +114,12 @@ class Built:
             self._loss = self.trainer.loss_value
             return
         if objective.balanced:
-            loss = {"contrastive-triplet": ContrastiveTripletLoss(config.margin), "supcon": SupervisedContrastiveLoss()}.get(objective.loss, TripletLoss(config.margin))
+            if objective.loss == "supcon":
+                loss = SupervisedContrastiveLoss()
+            elif objective.loss == "contrastive-triplet":
+                loss = ContrastiveTripletLoss(config.margin)
+            else:
+                loss = TripletLoss(config.margin)
             self.trainer = self.embedding
             if compiled:
                 compile_triplet(self.embedding, config.margin, config.learning_rate, loss)

@@ -62,8 +62,7 @@ def test_a_fifo_is_refused_without_waiting(tmp_path):
     fifo = tmp_path / "model.h5"
     os.mkfifo(fifo)
     code = f"from siamese.runs.h5_import import read_h5_weights\nread_h5_weights({str(fifo)!r})"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert "is not a regular file" in result.stderr, result.stderr
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import siamese
 from helpers import ROOT, run_cli
-from siamese.training.config import LOSSES
+from siamese.training.config import LOSSES, NORMALIZED_LOSSES
 from siamese.training.objective import Objective
 from siamese.workers.cluster import local_addresses
 from siamese.workers.pair_shares import epoch_batches, share
@@ -152,7 +152,7 @@ def test_two_workers_train_runs_of_each_balanced_objective_that_work_downstream(
     chief = tmp_path / "chief" / "run"
     info = _info(chief)
     assert info["status"] == "complete" and info["config"]["loss"] == loss and info["distribution"]["global_batch_size"] == 8
-    normalized = loss in ("supcon", "cosface", "arcface")
+    normalized = loss in NORMALIZED_LOSSES
     assert info["architecture"][-1].get("normalized", False) == normalized
     run = siamese.load_run(chief)
     assert run.has_representatives and np.isfinite(run.history()["loss"]).all() and run.history()["epoch"].tolist() == [1, 2]
