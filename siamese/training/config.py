@@ -34,7 +34,7 @@ MARGIN_SOFTMAX_LOSSES = ("cosface", "arcface")  # a class layer trained with the
 FLOAT32_LOSSES = ("supcon",)
 IMAGES_PER_CLASS = 4
 # Adam's learning rate when none is given: DEFAULT_LEARNING_RATE, or the loss's own where it
-# measured better (supcon: 0.001 against 0.004 on all five datasets, docs/objectives.md).
+# measured better (supcon: 0.001 against 0.004 on four datasets of five, docs/objectives.md).
 DEFAULT_LEARNING_RATE = 0.004
 LOSS_LEARNING_RATES = {"supcon": 0.001}
 
